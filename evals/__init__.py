@@ -1,0 +1,1 @@
+"""Golden datasets, scorers and eval runs. Not built yet."""

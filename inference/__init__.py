@@ -1,0 +1,75 @@
+"""The inference layer: one streaming ``Backend`` protocol, backends, router, accounting."""
+
+from inference.accounting import Metered, Price, PriceTable
+from inference.backend import Backend, Capabilities, Health, complete
+from inference.config import InferenceConfig
+from inference.errors import (
+    BackendError,
+    BackendResponseError,
+    BackendTimeout,
+    BackendUnavailable,
+    ConfigError,
+    InferenceError,
+    ModelNotFound,
+    NoBackendAvailable,
+    StreamInterrupted,
+)
+from inference.registry import build_backend, build_router
+from inference.router import Router
+from inference.types import (
+    ChatRequest,
+    ChatResult,
+    Finish,
+    Grammar,
+    JsonSchema,
+    Message,
+    Routed,
+    StreamEvent,
+    TextDelta,
+    ToolCall,
+    ToolCallError,
+    ToolCallErrorEvent,
+    ToolCallEvent,
+    ToolSpec,
+    Usage,
+    UsageEvent,
+)
+
+__all__ = [
+    "Backend",
+    "BackendError",
+    "BackendResponseError",
+    "BackendTimeout",
+    "BackendUnavailable",
+    "Capabilities",
+    "ChatRequest",
+    "ChatResult",
+    "ConfigError",
+    "Finish",
+    "Grammar",
+    "Health",
+    "InferenceConfig",
+    "InferenceError",
+    "JsonSchema",
+    "Message",
+    "Metered",
+    "ModelNotFound",
+    "NoBackendAvailable",
+    "Price",
+    "PriceTable",
+    "Routed",
+    "Router",
+    "StreamEvent",
+    "StreamInterrupted",
+    "TextDelta",
+    "ToolCall",
+    "ToolCallError",
+    "ToolCallErrorEvent",
+    "ToolCallEvent",
+    "ToolSpec",
+    "Usage",
+    "UsageEvent",
+    "build_backend",
+    "build_router",
+    "complete",
+]

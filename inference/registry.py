@@ -1,0 +1,100 @@
+"""Build backends and the router from configuration. Backend kinds register by name."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from inference.accounting import Metered, PriceTable
+from inference.backend import Backend
+from inference.backends.embedded import EmbeddedBackend
+from inference.backends.llama_server import LlamaServerBackend
+from inference.backends.openai_compat import OpenAICompatBackend
+from inference.backends.scripted import ScriptedBackend, Turn
+from inference.backends.sglang import SGLangBackend
+from inference.config import (
+    BackendConfig,
+    EmbeddedConfig,
+    InferenceConfig,
+    OpenAIConfig,
+    ScriptedConfig,
+    SGLangConfig,
+    Timeouts,
+)
+from inference.errors import ConfigError
+from inference.router import Classifier, Router
+
+Factory = Callable[[str, Any, Path], Backend]
+
+
+def _embedded(name: str, cfg: EmbeddedConfig, log_dir: Path) -> Backend:
+    if cfg.mode == "server":
+        return LlamaServerBackend(name, cfg, log_dir=log_dir)
+    return EmbeddedBackend.from_config(name, cfg)
+
+
+def _openai(name: str, cfg: OpenAIConfig, log_dir: Path) -> Backend:
+    return OpenAICompatBackend.from_config(name, cfg)
+
+
+def _sglang(name: str, cfg: SGLangConfig, log_dir: Path) -> Backend:
+    return SGLangBackend(name, cfg, log_dir=log_dir)
+
+
+def _scripted(name: str, cfg: ScriptedConfig, log_dir: Path) -> Backend:
+    replies = cfg.replies
+
+    def script(request: Any) -> Turn:  # cycles through the configured replies
+        return Turn(replies[(len(backend.requests) - 1) % len(replies)])
+
+    backend = ScriptedBackend(script, name=name, model=cfg.model)
+    return backend
+
+
+BACKEND_KINDS: dict[str, Factory] = {
+    "embedded": _embedded,
+    "openai": _openai,
+    "sglang": _sglang,
+    "scripted": _scripted,
+}
+
+
+def build_backend(name: str, cfg: BackendConfig, log_dir: Path) -> Backend:
+    try:
+        factory = BACKEND_KINDS[cfg.kind]
+    except KeyError:
+        raise ConfigError(f"backend {name!r}: unknown kind {cfg.kind!r}") from None
+    return factory(name, cfg, log_dir)
+
+
+def load_classifier(spec: str) -> Classifier:
+    """Import ``'package.module:function'``."""
+    module_name, _, attr = spec.partition(":")
+    if not attr:
+        raise ConfigError(f"router.classifier must look like 'module:function', got {spec!r}")
+    try:
+        fn = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"cannot load router.classifier {spec!r}: {exc}") from exc
+    if not callable(fn):
+        raise ConfigError(f"router.classifier {spec!r} is not callable")
+    return fn  # type: ignore[no-any-return]
+
+
+def build_router(config: InferenceConfig, log_dir: Path, *, only: set[str] | None = None) -> Router:
+    """Every configured backend (or those in ``only``), metered and behind the router."""
+    prices = PriceTable(models=config.prices)
+    wanted = set(config.backends) if only is None else only
+    backends: dict[str, Backend] = {
+        name: Metered(build_backend(name, cfg, log_dir), prices)
+        for name, cfg in config.backends.items()
+        if name in wanted
+    }
+    timeouts: dict[str, Timeouts] = {
+        name: getattr(cfg, "timeouts", None) or Timeouts() for name, cfg in config.backends.items()
+    }
+    tiers = {t: [b for b in chain if b in backends] for t, chain in config.tiers.items()}
+    classifier = load_classifier(config.router.classifier) if config.router.classifier else None
+    return Router(backends, tiers, config.router, timeouts=timeouts, classifier=classifier)

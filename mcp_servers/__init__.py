@@ -1,0 +1,1 @@
+"""Domain MCP servers (rag, memory, sandbox, approvals), each runnable alone. Not built yet."""

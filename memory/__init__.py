@@ -1,0 +1,1 @@
+"""Session history, notes, semantic memory and compaction. Not built yet."""

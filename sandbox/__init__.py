@@ -1,0 +1,1 @@
+"""Isolated code execution. Not built yet."""

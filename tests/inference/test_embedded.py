@@ -1,0 +1,153 @@
+"""The embedded backend against the real SmolLM2-135M model on llama.cpp (no fakes)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import jsonschema
+import pytest
+
+from inference import (
+    BackendResponseError,
+    ChatRequest,
+    JsonSchema,
+    Message,
+    ModelNotFound,
+    TextDelta,
+    ToolSpec,
+    complete,
+)
+from inference.backends.embedded import EmbeddedBackend, resolve_model_path
+from inference.config import EmbeddedConfig
+
+pytestmark = [pytest.mark.anyio, pytest.mark.realmodel]
+
+WEATHER = ToolSpec(
+    "get_weather",
+    "Get the current weather for a city.",
+    {
+        "type": "object",
+        "properties": {"city": {"type": "string", "maxLength": 40}},
+        "required": ["city"],
+    },
+)
+
+
+def make_backend(**kw: object) -> EmbeddedBackend:
+    cfg = EmbeddedConfig(n_threads=2, **kw)  # type: ignore[arg-type]
+    return EmbeddedBackend.from_config("local", cfg)
+
+
+async def test_streams_real_text_with_usage() -> None:
+    backend = make_backend()
+    request = ChatRequest((Message.user("Name three colours of the rainbow."),), max_tokens=40)
+    deltas: list[str] = []
+    result = None
+    try:
+        async for event in backend.stream(request):
+            if isinstance(event, TextDelta):
+                deltas.append(event.text)
+        result = await complete(backend, request)
+    finally:
+        await backend.aclose()
+    assert len(deltas) > 5, "expected a token-by-token stream"
+    assert "".join(deltas).strip()
+    assert result.text == "".join(deltas)  # temperature 0: deterministic
+    u = result.usage
+    assert u.input_tokens > 10
+    assert 0 < u.output_tokens <= 40
+    assert u.model_version.startswith("SmolLM2-135M-Instruct")
+    assert result.finish_reason in ("stop", "length")
+
+
+async def test_constrained_tool_call_parses() -> None:
+    backend = make_backend()
+    request = ChatRequest(
+        (Message.user("What is the weather like in Paris today?"),),
+        tools=(WEATHER,),
+        tool_choice="required",
+        max_tokens=60,
+    )
+    try:
+        result = await complete(backend, request)
+    finally:
+        await backend.aclose()
+    assert result.tool_errors == []
+    assert len(result.tool_calls) == 1
+    call = result.tool_calls[0]
+    assert call.name == "get_weather"
+    jsonschema.validate(call.arguments, WEATHER.parameters)
+    assert result.finish_reason == "tool_calls"
+
+
+async def test_auto_tool_choice_yields_a_call_or_an_answer_never_garbage() -> None:
+    backend = make_backend()
+    try:
+        for prompt in ("Hello! How are you?", "Check the weather in Oslo for me."):
+            request = ChatRequest((Message.user(prompt),), tools=(WEATHER,), max_tokens=80)
+            result = await complete(backend, request)
+            assert result.tool_errors == [], prompt
+            assert bool(result.tool_calls) != bool(result.text.strip()), prompt
+    finally:
+        await backend.aclose()
+
+
+async def test_json_schema_constraint() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"colour": {"type": "string", "maxLength": 20}, "hex": {"type": "boolean"}},
+        "required": ["colour", "hex"],
+        "additionalProperties": False,
+    }
+    backend = make_backend()
+    request = ChatRequest(
+        (Message.user("Pick a colour."),), constraint=JsonSchema(schema), max_tokens=60
+    )
+    try:
+        result = await complete(backend, request)
+    finally:
+        await backend.aclose()
+    jsonschema.validate(json.loads(result.text), schema)
+
+
+async def test_closing_the_stream_stops_generation() -> None:
+    backend = make_backend()
+    request = ChatRequest((Message.user("Write a very long story about a dragon."),),
+                          max_tokens=400)
+    started = time.perf_counter()
+    seen = 0
+    stream = backend.stream(request)
+    try:
+        async for event in stream:
+            if isinstance(event, TextDelta):
+                seen += 1
+                if seen == 5:
+                    break
+    finally:
+        await stream.aclose()  # type: ignore[attr-defined]
+        elapsed = time.perf_counter() - started
+        await backend.aclose()
+    # Generation stops within a token or two of the close, far short of max_tokens.
+    assert backend.generated_tokens_last_call <= 8
+    assert elapsed < 3.0
+
+
+async def test_prompt_longer_than_context_is_a_clear_error() -> None:
+    backend = make_backend(n_ctx=256)
+    request = ChatRequest((Message.user("word " * 2000),), max_tokens=10)
+    try:
+        with pytest.raises(BackendResponseError, match=r"(?i)context|tokens"):
+            await complete(backend, request)
+        # The backend is still usable after the error.
+        ok = await complete(backend, ChatRequest((Message.user("Hi"),), max_tokens=5))
+    finally:
+        await backend.aclose()
+    assert ok.text
+
+
+def test_missing_model_package_says_what_to_install() -> None:
+    with pytest.raises(ModelNotFound, match="pip install no-such-model"):
+        resolve_model_path(EmbeddedConfig(model_package="no_such_model"))
+    with pytest.raises(ModelNotFound, match="does not exist"):
+        resolve_model_path(EmbeddedConfig(model_path="/nonexistent/model.gguf"))
