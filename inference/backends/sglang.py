@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -108,8 +109,12 @@ class SGLangBackend(OpenAICompatBackend):
 
     # ---- what SGLang adds ----------------------------------------------------------
 
-    async def generate(self, text: str, **sampling_params: Any) -> dict[str, Any]:
-        """Raw-prompt completion through SGLang's native ``/generate``."""
+    async def generate(self, text: str, **sampling_params: Any) -> Generated:
+        """Raw-prompt completion through SGLang's native ``/generate``.
+
+        ``sampling_params`` are SGLang's: max_new_tokens, temperature, top_p, stop,
+        json_schema, regex, ebnf, ...
+        """
         await self.ensure_started()
         try:
             resp = await self._client.post(
@@ -123,11 +128,24 @@ class SGLangBackend(OpenAICompatBackend):
                 f"HTTP {resp.status_code} from /generate: {resp.text[:300]}",
                 resp.status_code,
             )
-        out: dict[str, Any] = resp.json()
-        return out
+        try:
+            body = resp.json()
+            meta = body.get("meta_info") or {}
+            finish = meta.get("finish_reason") or {}
+            return Generated(
+                text=str(body["text"]),
+                # SGLang reports finish_reason as an object: {"type": "stop"|"length"|"abort"}.
+                finish_reason=str(finish.get("type") if isinstance(finish, dict) else finish),
+                prompt_tokens=int(meta.get("prompt_tokens") or 0),
+                completion_tokens=int(meta.get("completion_tokens") or 0),
+                cached_tokens=int(meta.get("cached_tokens") or 0),
+                raw=body,
+            )
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise BackendResponseError(self.name, f"unexpected /generate reply: {exc!r}") from exc
 
-    async def metrics(self) -> dict[str, float]:
-        """SGLang's Prometheus metrics (needs ``--enable-metrics``), summed over labels."""
+    async def metrics(self) -> list[Sample]:
+        """SGLang's Prometheus samples (the server needs ``--enable-metrics``)."""
         try:
             resp = await self._client.get(f"{self.root}/metrics")
         except httpx.HTTPError as exc:
@@ -141,27 +159,61 @@ class SGLangBackend(OpenAICompatBackend):
         return parse_prometheus(resp.text, prefix="sglang:")
 
     async def prefix_cache_hit_rate(self) -> float | None:
-        """Share of prompt tokens served from the radix (prefix) cache since start."""
-        m = await self.metrics()
-        prompt = m.get("sglang:prompt_tokens_total")
-        cached = m.get("sglang:cached_tokens_total")
-        if prompt and cached is not None:
+        """Share of prompt tokens served from the radix (prefix) cache since the server
+        started, from the token counters; None before any prompt was served."""
+        samples = await self.metrics()
+        prompt = counter_total(samples, "sglang:prompt_tokens_total")
+        cached = counter_total(samples, "sglang:cached_tokens_total")
+        if prompt:
             return cached / prompt
-        return m.get("sglang:cache_hit_rate")
+        return None
 
 
-def parse_prometheus(text: str, prefix: str = "") -> dict[str, float]:
-    """Prometheus text format → {metric name: value summed over label sets}."""
-    out: dict[str, float] = {}
+@dataclass(frozen=True)
+class Generated:
+    text: str
+    finish_reason: str
+    prompt_tokens: int
+    completion_tokens: int
+    cached_tokens: int
+    raw: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Sample:
+    name: str
+    labels: dict[str, str]
+    value: float
+
+
+def counter_total(samples: list[Sample], name: str) -> float:
+    """A counter summed over its label sets.
+
+    Newer SGLang splits cached tokens by ``cache_source`` (device, host, storage_*) and may
+    add a ``total`` series; when it does, that series alone is the total.
+    """
+    series = [s for s in samples if s.name == name]
+    totals = [s for s in series if s.labels.get("cache_source") == "total"]
+    return sum(s.value for s in (totals or series))
+
+
+def parse_prometheus(text: str, prefix: str = "") -> list[Sample]:
+    """The samples of a Prometheus text exposition whose names start with ``prefix``."""
+    out: list[Sample] = []
     for line in text.splitlines():
         m = _SAMPLE.match(line)
         if m is None or not m["name"].startswith(prefix):
             continue
         try:
-            out[m["name"]] = out.get(m["name"], 0.0) + float(m["value"])
+            value = float(m["value"])
         except ValueError:
             continue
+        labels = dict(_LABEL.findall(m["labels"] or ""))
+        out.append(Sample(m["name"], labels, value))
     return out
 
 
-_SAMPLE = re.compile(r"^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{[^}]*\})?\s+(?P<value>\S+)")
+_SAMPLE = re.compile(
+    r"^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(?P<labels>[^}]*)\})?\s+(?P<value>\S+)"
+)
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')

@@ -113,8 +113,9 @@ async def test_json_schema_constraint() -> None:
 
 async def test_closing_the_stream_stops_generation() -> None:
     backend = make_backend()
-    request = ChatRequest((Message.user("Write a very long story about a dragon."),),
-                          max_tokens=400)
+    request = ChatRequest(
+        (Message.user("Write a very long story about a dragon."),), max_tokens=400
+    )
     started = time.perf_counter()
     seen = 0
     stream = backend.stream(request)

