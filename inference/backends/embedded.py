@@ -11,13 +11,14 @@ well-formed ``{"tool": ..., "arguments": ...}`` or ``{"answer": ...}`` object.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import importlib.util
 import math
 import os
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -170,7 +171,7 @@ class EmbeddedBackend:
             stop = threading.Event()
             worker = threading.Thread(
                 target=_generate,
-                args=(llama, kwargs, send, stop, anyio.lowlevel.current_token(), counts),
+                args=(llama, kwargs, _handoff(send), stop, counts),
                 name=f"llama-{self.name}",
                 daemon=True,
             )
@@ -223,12 +224,46 @@ class EmbeddedBackend:
                 self._llama = None
 
 
+_CLOSE = object()
+
+
+def _handoff(send: Any) -> Callable[[Any], None]:
+    """A function the worker thread calls to pass one item (or ``_CLOSE``) to the event loop.
+
+    On asyncio it posts without waiting (``call_soon_threadsafe``), so llama.cpp never idles
+    while the loop catches up; on other anyio backends it falls back to a blocking hand-off.
+    """
+
+    def put(item: Any) -> None:  # runs in the event loop
+        with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
+            if item is _CLOSE:
+                send.close()
+            else:
+                send.send_nowait(item)
+
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        token = anyio.lowlevel.current_token()
+
+        def post_blocking(item: Any) -> None:
+            with contextlib.suppress(Exception):  # the loop may be gone already
+                anyio.from_thread.run_sync(put, item, token=token)
+
+        return post_blocking
+
+    def post(item: Any) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop may be closed already
+            loop.call_soon_threadsafe(put, item)
+
+    return post
+
+
 def _generate(
     llama: Any,
     kwargs: dict[str, Any],
-    send: Any,
+    post: Callable[[Any], None],
     stop: threading.Event,
-    token: Any,
     counts: _Counts,
 ) -> None:
     """Worker thread: run llama.cpp, hand each chunk to the event loop, stop on request."""
@@ -242,18 +277,14 @@ def _generate(
                 if stop.is_set():
                     counts.stopped = True
                     break
-                anyio.from_thread.run_sync(send.send_nowait, chunk, token=token)
+                post(chunk)
         finally:
             chunks.close()
             counts.end = llama.n_tokens
-    except anyio.BrokenResourceError:
-        pass  # the consumer went away; nothing to deliver
     except BaseException as exc:  # delivered to the consumer, which raises it
-        with contextlib.suppress(Exception):  # the consumer may be gone already
-            anyio.from_thread.run_sync(send.send_nowait, exc, token=token)
+        post(exc)
     finally:
-        with contextlib.suppress(Exception):
-            anyio.from_thread.run_sync(send.close, token=token)
+        post(_CLOSE)
 
 
 def _as_backend_error(name: str, exc: BaseException) -> BackendError:
