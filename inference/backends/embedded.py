@@ -31,6 +31,7 @@ import anyio.to_thread
 from inference.backend import Capabilities, Health
 from inference.config import EmbeddedConfig
 from inference.errors import BackendError, BackendResponseError, ModelNotFound
+from inference.grammar import gbnf_for_schema
 from inference.openai_wire import ChunkAssembler, plan_request
 from inference.types import ChatRequest, Finish, Grammar, StreamEvent, Usage, UsageEvent
 
@@ -149,16 +150,22 @@ class EmbeddedBackend:
         }
         if request.stop:
             kwargs["stop"] = list(request.stop)
+        grammar: str | None = None
         if plan.schema is not None:
-            kwargs["response_format"] = {"type": "json_object", "schema": plan.schema.schema}
+            grammar = gbnf_for_schema(plan.schema.schema)
         elif isinstance(request.constraint, Grammar):
-            from llama_cpp.llama_grammar import LlamaGrammar
-
             if request.constraint.dialect != "gbnf":
                 raise BackendResponseError(
                     self.name, "llama.cpp takes GBNF grammars, not EBNF", status=400
                 )
-            kwargs["grammar"] = LlamaGrammar.from_string(request.constraint.text, verbose=False)
+            grammar = request.constraint.text
+        if grammar is not None:
+            from llama_cpp.llama_grammar import LlamaGrammar
+
+            try:
+                kwargs["grammar"] = LlamaGrammar.from_string(grammar, verbose=False)
+            except ValueError as exc:
+                raise BackendResponseError(self.name, f"invalid grammar: {exc}", 400) from exc
         return kwargs, plan.json_tools
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:

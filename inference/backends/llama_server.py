@@ -10,12 +10,14 @@ from __future__ import annotations
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from inference.backend import Health
 from inference.backends.embedded import resolve_model_path
 from inference.backends.openai_compat import OpenAICompatBackend
 from inference.config import EmbeddedConfig
 from inference.errors import BackendUnavailable
+from inference.grammar import gbnf_for_schema
 from inference.process import ManagedServer, free_port
 from inference.types import ChatRequest, StreamEvent
 
@@ -61,6 +63,15 @@ class LlamaServerBackend(OpenAICompatBackend):
             log_path=log_dir / f"{name}.log",
             startup_timeout_s=cfg.timeouts.first_token_s,
         )
+
+    def payload(self, request: ChatRequest) -> dict[str, Any]:
+        # Send our own grammar rather than response_format: the server would compile the
+        # schema with the converter that lets newlines into strings (see inference.grammar).
+        body = super().payload(request)
+        fmt = body.pop("response_format", None)
+        if fmt is not None:
+            body["grammar"] = gbnf_for_schema(fmt["schema"])
+        return body
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         await self.server.start()

@@ -159,3 +159,24 @@ async def test_sglang_backend_speaks_the_shared_openai_paths(
         await backend.aclose()
     assert result.text.strip()
     assert result.finish_reason in ("stop", "length")
+
+
+async def test_server_mode_restarts_a_killed_server(tmp_path: Path) -> None:
+    """The supervised llama_cpp.server is started again on the next call after it dies."""
+    backend = LlamaServerBackend(
+        "supervised", EmbeddedConfig(mode="server", n_threads=2, n_ctx=1024), log_dir=tmp_path
+    )
+    try:
+        first = await complete(backend, HI)
+        proc = backend.server.proc
+        assert proc is not None
+        proc.kill()
+        proc.wait()
+        assert not backend.server.running
+        second = await complete(backend, HI)
+        assert backend.server.running
+        assert backend.server.proc is not proc
+    finally:
+        await backend.aclose()
+    assert second.text == first.text  # same weights, greedy decoding
+    assert not backend.server.running  # aclose stops the child process
