@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from host.config import Settings, load_settings
+from host.config import Settings, find_config_file, load_settings
 from host.errors import AgentHostError
 from inference import (
     ChatRequest,
@@ -231,8 +231,6 @@ def show_config() -> None:
         return _settings()
 
     settings = _run(go)
-    from host.config import find_config_file
-
     source = find_config_file(state.config)
     err.print(f"[dim]config file: {source or 'none (defaults)'}; home: {settings.home}[/]")
     print(settings.model_dump_json(indent=2))

@@ -13,15 +13,7 @@ from dataclasses import replace
 from pydantic import BaseModel, Field, model_validator
 
 from inference.backend import Backend, Capabilities, Health, closing
-from inference.types import (
-    ChatRequest,
-    StreamEvent,
-    TextDelta,
-    ToolCallErrorEvent,
-    ToolCallEvent,
-    Usage,
-    UsageEvent,
-)
+from inference.types import CONTENT_EVENTS, ChatRequest, StreamEvent, Usage, UsageEvent
 
 
 class Price(BaseModel):
@@ -58,9 +50,6 @@ class PriceTable(BaseModel):
         return self.models.get(model) or self.models.get(backend) or FREE
 
 
-_CONTENT = (TextDelta, ToolCallEvent, ToolCallErrorEvent)
-
-
 class Metered:
     """A backend wrapper that adds timing and cost to the usage of every call."""
 
@@ -92,7 +81,7 @@ class Metered:
         last: float | None = None
         async with closing(self.inner.stream(request)) as inner:
             async for event in inner:
-                if isinstance(event, _CONTENT):
+                if isinstance(event, CONTENT_EVENTS):
                     last = time.perf_counter() - start
                     if first is None:
                         first = last

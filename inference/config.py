@@ -97,7 +97,9 @@ class ScriptedConfig(_Base):
     """Deterministic replies for demos and tests: each call returns the next reply."""
 
     kind: Literal["scripted"] = "scripted"
-    replies: list[str] = Field(default_factory=lambda: ["Hello from the scripted backend."])
+    replies: list[str] = Field(
+        default_factory=lambda: ["Hello from the scripted backend."], min_length=1
+    )
     model: str = "scripted-1"
 
 

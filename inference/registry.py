@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import itertools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -44,13 +45,8 @@ def _sglang(name: str, cfg: SGLangConfig, log_dir: Path) -> Backend:
 
 
 def _scripted(name: str, cfg: ScriptedConfig, log_dir: Path) -> Backend:
-    replies = cfg.replies
-
-    def script(request: Any) -> Turn:  # cycles through the configured replies
-        return Turn(replies[(len(backend.requests) - 1) % len(replies)])
-
-    backend = ScriptedBackend(script, name=name, model=cfg.model)
-    return backend
+    turns = itertools.cycle([Turn(text) for text in cfg.replies])
+    return ScriptedBackend(lambda request: next(turns), name=name, model=cfg.model)
 
 
 BACKEND_KINDS: dict[str, Factory] = {

@@ -30,19 +30,17 @@ from inference.errors import (
     StreamInterrupted,
 )
 from inference.types import (
+    CONTENT_EVENTS,
     ChatRequest,
+    RouteAction,
     Routed,
     RouteDecision,
     StreamEvent,
-    TextDelta,
-    ToolCallErrorEvent,
-    ToolCallEvent,
 )
 
 log = logging.getLogger("agenthost.router")
 
 Classifier = Callable[[ChatRequest], str | None]
-_CONTENT = (TextDelta, ToolCallEvent, ToolCallErrorEvent)
 
 
 class Router:
@@ -97,7 +95,7 @@ class Router:
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         tier, why = self.choose_tier(request)
         failures: list[str] = []
-        action: str = "chosen"
+        action: RouteAction = "chosen"
         for name in self.tiers[tier]:
             breaker = self.breakers[name]
             if not breaker.allow():
@@ -114,7 +112,7 @@ class Router:
                 try:
                     async with closing(self._guarded(name, request)) as events:
                         async for event in events:
-                            delivered = delivered or isinstance(event, _CONTENT)
+                            delivered = delivered or isinstance(event, CONTENT_EVENTS)
                             yield event
                 except BackendError as exc:
                     counts = not (isinstance(exc, BackendResponseError) and not exc.retryable)
@@ -153,8 +151,8 @@ class Router:
                 first = False
                 yield event
 
-    def _record(self, tier: str, backend: str, reason: str, action: str) -> RouteDecision:
-        decision = RouteDecision(tier, backend, reason, action)  # type: ignore[arg-type]
+    def _record(self, tier: str, backend: str, reason: str, action: RouteAction) -> RouteDecision:
+        decision = RouteDecision(tier, backend, reason, action)
         self.decisions.append(decision)
         log.info("route tier=%s backend=%s action=%s reason=%s", tier, backend, action, reason)
         return decision

@@ -168,15 +168,21 @@ class Routed:
     decision: RouteDecision
 
 
+RouteAction = Literal["chosen", "skipped", "failed", "fallback"]
+
+
 @dataclass(frozen=True)
 class RouteDecision:
     tier: str
     backend: str
     reason: str
-    action: Literal["chosen", "skipped", "failed", "fallback"] = "chosen"
+    action: RouteAction = "chosen"
 
 
 StreamEvent = TextDelta | ToolCallEvent | ToolCallErrorEvent | UsageEvent | Finish | Routed
+
+# Events that carry model output: once one reached the caller, a stream cannot be replayed.
+CONTENT_EVENTS = (TextDelta, ToolCallEvent, ToolCallErrorEvent)
 
 
 @dataclass

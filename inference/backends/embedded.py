@@ -74,10 +74,6 @@ class _Counts:
     stopped: bool = False  # the consumer closed the stream before generation ended
 
 
-def stop_early(counts: _Counts) -> bool:
-    return counts.stopped
-
-
 class EmbeddedBackend:
     """llama.cpp in process. One generation at a time (a llama.cpp context is not shared)."""
 
@@ -102,7 +98,8 @@ class EmbeddedBackend:
         self.max_args_bytes = max_args_bytes
         self._llama: Any = None
         self._version = ""
-        self._lock = anyio.Lock()
+        self._lock = anyio.Lock()  # one generation at a time
+        self._load_lock = anyio.Lock()
         self.generated_tokens_last_call = 0  # lets tests see that cancel stopped the model
 
     @classmethod
@@ -132,12 +129,13 @@ class EmbeddedBackend:
         return llama
 
     async def _ensure_loaded(self) -> Any:
-        if self._llama is None:
-            try:
-                self._llama = await anyio.to_thread.run_sync(self._load)
-            except (ValueError, OSError) as exc:
-                raise ModelNotFound(f"cannot load {self.model_path}: {exc}") from exc
-        return self._llama
+        async with self._load_lock:
+            if self._llama is None:
+                try:
+                    self._llama = await anyio.to_thread.run_sync(self._load)
+                except (ValueError, OSError) as exc:
+                    raise ModelNotFound(f"cannot load {self.model_path}: {exc}") from exc
+            return self._llama
 
     def _kwargs(self, request: ChatRequest) -> tuple[dict[str, Any], bool]:
         plan = plan_request(request, "json")
@@ -198,7 +196,7 @@ class EmbeddedBackend:
                 # A token sampled last is never evaluated (+1), except the end-of-turn token,
                 # which is not part of the output either.
                 prompt = counts.prompt or 0
-                unevaluated = 0 if asm.finish_reason == "stop" and not stop_early(counts) else 1
+                unevaluated = 0 if asm.finish_reason == "stop" and not counts.stopped else 1
                 self.generated_tokens_last_call = (
                     max(counts.end - prompt + unevaluated, 0) if prompt else 0
                 )
@@ -218,9 +216,7 @@ class EmbeddedBackend:
     async def health(self) -> Health:
         try:
             await self._ensure_loaded()
-        except BackendError as exc:
-            return Health(False, str(exc))
-        except ModelNotFound as exc:
+        except (BackendError, ModelNotFound) as exc:
             return Health(False, str(exc))
         return Health(True, f"in process, {self.n_threads} threads, n_ctx {self.n_ctx}", self.model)
 

@@ -18,6 +18,7 @@ from inference.backends.openai_compat import OpenAICompatBackend
 from inference.config import EmbeddedConfig
 from inference.errors import BackendUnavailable
 from inference.grammar import gbnf_for_schema
+from inference.openai_wire import Plan
 from inference.process import ManagedServer, free_port
 from inference.types import ChatRequest, StreamEvent
 
@@ -64,10 +65,10 @@ class LlamaServerBackend(OpenAICompatBackend):
             startup_timeout_s=cfg.timeouts.first_token_s,
         )
 
-    def payload(self, request: ChatRequest) -> dict[str, Any]:
+    def payload(self, request: ChatRequest, plan: Plan) -> dict[str, Any]:
         # Send our own grammar rather than response_format: the server would compile the
         # schema with the converter that lets newlines into strings (see inference.grammar).
-        body = super().payload(request)
+        body = super().payload(request, plan)
         fmt = body.pop("response_format", None)
         if fmt is not None:
             body["grammar"] = gbnf_for_schema(fmt["schema"])

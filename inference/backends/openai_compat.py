@@ -18,6 +18,7 @@ from inference.errors import (
 )
 from inference.openai_wire import (
     ChunkAssembler,
+    Plan,
     SchemaStyle,
     ToolMode,
     plan_request,
@@ -89,8 +90,7 @@ class OpenAICompatBackend:
 
     # ---- the request ---------------------------------------------------------------
 
-    def payload(self, request: ChatRequest) -> dict[str, Any]:
-        plan = plan_request(request, self.tool_mode)
+    def payload(self, request: ChatRequest, plan: Plan) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self.model,
             "messages": plan.messages,
@@ -120,13 +120,11 @@ class OpenAICompatBackend:
     # ---- streaming -----------------------------------------------------------------
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
-        plan_json = (
-            bool(request.tools) and request.tool_choice != "none" and self.tool_mode == "json"
-        )
-        asm = ChunkAssembler(request.tools, plan_json, self.max_args_bytes)
+        plan = plan_request(request, self.tool_mode)
+        asm = ChunkAssembler(request.tools, plan.json_tools, self.max_args_bytes)
         url = f"{self.base_url}/chat/completions"
         try:
-            async with self._client.stream("POST", url, json=self.payload(request)) as resp:
+            async with self._client.stream("POST", url, json=self.payload(request, plan)) as resp:
                 if resp.status_code >= 400:
                     body = (await resp.aread()).decode(errors="replace")
                     raise BackendResponseError(

@@ -15,23 +15,13 @@ from inference import (
     Message,
     ModelNotFound,
     TextDelta,
-    ToolSpec,
     complete,
 )
 from inference.backends.embedded import EmbeddedBackend, resolve_model_path
 from inference.config import EmbeddedConfig
+from tests.inference.sample_tools import WEATHER
 
 pytestmark = [pytest.mark.anyio, pytest.mark.realmodel]
-
-WEATHER = ToolSpec(
-    "get_weather",
-    "Get the current weather for a city.",
-    {
-        "type": "object",
-        "properties": {"city": {"type": "string", "maxLength": 40}},
-        "required": ["city"],
-    },
-)
 
 
 def make_backend(**kw: object) -> EmbeddedBackend:

@@ -2,21 +2,12 @@ from __future__ import annotations
 
 import pytest
 
-from inference import ChatRequest, Message, ToolSpec, complete
+from inference import ChatRequest, Message, complete
 from inference.backends.embedded import EmbeddedBackend
 from inference.config import EmbeddedConfig
 from inference.grammar import gbnf_for_schema
 from inference.toolcalls import tool_call_schema
-
-CALC = ToolSpec(
-    "calculator",
-    "Evaluate an arithmetic expression.",
-    {
-        "type": "object",
-        "properties": {"expression": {"type": "string", "maxLength": 40}},
-        "required": ["expression"],
-    },
-)
+from tests.inference.sample_tools import CALCULATOR
 
 
 def test_strings_exclude_control_characters() -> None:
@@ -26,7 +17,7 @@ def test_strings_exclude_control_characters() -> None:
 
 
 def test_tool_name_comes_before_arguments() -> None:
-    grammar = gbnf_for_schema(tool_call_schema([CALC], "required"))
+    grammar = gbnf_for_schema(tool_call_schema([CALCULATOR], "required"))
     root = next(line for line in grammar.splitlines() if line.startswith("root ::="))
     assert root.index("tool-kv") < root.index("arguments-kv")
 
@@ -40,7 +31,7 @@ async def test_no_raw_newline_escapes_a_string() -> None:
     try:
         for prompt in ("What is 17 * 23?", "Evaluate (2 + 3) * 7."):
             request = ChatRequest(
-                (Message.user(prompt),), tools=(CALC,), tool_choice="required", max_tokens=80
+                (Message.user(prompt),), tools=(CALCULATOR,), tool_choice="required", max_tokens=80
             )
             result = await complete(backend, request)
             assert result.tool_errors == [], prompt

@@ -21,7 +21,6 @@ from inference import (
     JsonSchema,
     Message,
     TextDelta,
-    ToolSpec,
     complete,
 )
 from inference.backends.llama_server import LlamaServerBackend
@@ -30,18 +29,10 @@ from inference.backends.sglang import SGLangBackend
 from inference.config import EmbeddedConfig, RouterConfig, SGLangConfig
 from inference.process import free_port
 from inference.router import Router
+from tests.inference.sample_tools import WEATHER
 
 pytestmark = [pytest.mark.anyio, pytest.mark.realmodel]
 
-WEATHER = ToolSpec(
-    "get_weather",
-    "Get the current weather for a city.",
-    {
-        "type": "object",
-        "properties": {"city": {"type": "string", "maxLength": 40}},
-        "required": ["city"],
-    },
-)
 HI = ChatRequest((Message.user("Say hello in five words."),), max_tokens=24)
 
 
