@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -104,3 +106,31 @@ def test_chat_streams_from_the_embedded_model(tmp_path: Path) -> None:
     assert out.stdout.strip()
     assert "SmolLM2-135M-Instruct" in out.stderr
     assert "tok/s" in out.stderr
+
+
+@pytest.mark.realmodel
+def test_ctrl_c_stops_the_reply_promptly(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "host.cli",
+            "chat",
+            "--max-tokens",
+            "400",
+            "Write a long story about a dragon.",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.read(10)  # the reply has started streaming
+    started = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert time.monotonic() - started < 5  # far less than 400 tokens take
+    assert b"interrupted" in err
+    assert b"Traceback" not in err

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 
+import anyio
 import jsonschema
 import pytest
 
@@ -142,3 +143,32 @@ def test_missing_model_package_says_what_to_install() -> None:
         resolve_model_path(EmbeddedConfig(model_package="no_such_model"))
     with pytest.raises(ModelNotFound, match="does not exist"):
         resolve_model_path(EmbeddedConfig(model_path="/nonexistent/model.gguf"))
+
+
+async def test_concurrent_callers_share_the_model_safely() -> None:
+    """Agents sharing one embedded model: calls queue on the model, a cancelled caller does
+    not disturb the others, and each gets the reply it would get alone."""
+    backend = make_backend()
+    prompts = ["Say hi.", "Name a fruit.", "Name a planet.", "Count to three."]
+    try:
+        alone = {p: (await complete(backend, _short(p))).text for p in prompts}
+        together: dict[str, str] = {}
+
+        async def ask(prompt: str) -> None:
+            together[prompt] = (await complete(backend, _short(prompt))).text
+
+        async def ask_and_give_up() -> None:
+            with anyio.move_on_after(0.2):
+                await complete(backend, _short("Write a long poem about the sea.", 300))
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(ask_and_give_up)
+            for p in prompts:
+                tg.start_soon(ask, p)
+    finally:
+        await backend.aclose()
+    assert together == alone
+
+
+def _short(prompt: str, max_tokens: int = 16) -> ChatRequest:
+    return ChatRequest((Message.user(prompt),), max_tokens=max_tokens)
