@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
@@ -148,6 +148,15 @@ class InferenceConfig(_Base):
         default_factory=dict, description="model or backend name -> price"
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _keep_the_default_backend(cls, data: Any) -> Any:
+        # Adding a backend in the config file must not silently remove the zero-setup one:
+        # "local" stays available unless the file defines its own "local".
+        if isinstance(data, dict) and isinstance(data.get("backends"), dict):
+            data = {**data, "backends": {**_default_backends(), **data["backends"]}}
+        return data
+
     @model_validator(mode="after")
     def _references_exist(self) -> InferenceConfig:
         for tier, chain in self.tiers.items():
@@ -156,7 +165,9 @@ class InferenceConfig(_Base):
             for name in chain:
                 if name not in self.backends:
                     known = ", ".join(sorted(self.backends)) or "none"
-                    raise ValueError(f"tier {tier!r} names unknown backend {name!r} ({known})")
+                    raise ValueError(
+                        f"tier {tier!r} names unknown backend {name!r} (known backends: {known})"
+                    )
         r = self.router
         wanted = [r.default_tier, r.tools_tier, r.long_prompt_tier, *(x.tier for x in r.rules)]
         for wanted_tier in wanted:

@@ -83,3 +83,18 @@ def test_example_config_in_the_repo_is_valid(monkeypatch: pytest.MonkeyPatch) ->
     example = Path(__file__).resolve().parents[2] / "agenthost.example.toml"
     s = load_settings(example)
     assert set(s.inference.tiers) >= {"fast", "main"}
+
+
+def test_adding_a_backend_keeps_the_embedded_default(tmp_path: Path) -> None:
+    cfg = write(
+        tmp_path / "a.toml",
+        """
+[inference.backends.hosted]
+kind = "openai"
+base_url = "http://127.0.0.1:9/v1"
+model = "m"
+""",
+    )
+    s = load_settings(cfg)
+    assert set(s.inference.backends) == {"local", "hosted"}
+    assert s.inference.tiers == {"main": ["local"]}
