@@ -42,14 +42,19 @@ class ManagedServer:
         self.startup_timeout_s = startup_timeout_s
         self.env = env
         self.proc: subprocess.Popen[bytes] | None = None
+        self._starting = anyio.Lock()  # concurrent first calls wait for one start-up
 
     @property
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
     async def start(self) -> None:
-        if self.running:
-            return
+        """Start the server unless it is running; return once it answers its health URL."""
+        async with self._starting:
+            if not self.running:
+                await self._spawn()
+
+    async def _spawn(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             try:

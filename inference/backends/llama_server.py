@@ -54,6 +54,10 @@ class LlamaServerBackend(OpenAICompatBackend):
             str(cfg.n_ctx),
             "--seed",
             str(cfg.seed),
+            # By default the server aborts a running generation when another request
+            # arrives, and the first caller gets an empty "stop". Queue them instead.
+            "--interrupt_requests",
+            "False",
         ]
         if cfg.n_threads:
             argv += ["--n_threads", str(cfg.n_threads), "--n_threads_batch", str(cfg.n_threads)]

@@ -171,3 +171,23 @@ async def test_server_mode_restarts_a_killed_server(tmp_path: Path) -> None:
         await backend.aclose()
     assert second.text == first.text  # same weights, greedy decoding
     assert not backend.server.running  # aclose stops the child process
+
+
+async def test_concurrent_first_calls_start_one_server(tmp_path: Path) -> None:
+    backend = LlamaServerBackend(
+        "lazy", EmbeddedConfig(mode="server", n_threads=2, n_ctx=1024), log_dir=tmp_path
+    )
+    results: list[str] = []
+
+    async def ask() -> None:
+        results.append((await complete(backend, HI)).text)
+
+    try:
+        async with anyio.create_task_group() as tg:
+            for _ in range(3):
+                tg.start_soon(ask)
+    finally:
+        await backend.aclose()
+    assert len(results) == 3
+    assert all(r.strip() for r in results)
+    assert (tmp_path / "lazy.log").read_text().count("Uvicorn running") == 1
