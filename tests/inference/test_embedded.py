@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.anyio, pytest.mark.realmodel]
 
 
 def make_backend(**kw: object) -> EmbeddedBackend:
-    cfg = EmbeddedConfig(n_threads=2, **kw)  # type: ignore[arg-type]
+    cfg = EmbeddedConfig(n_threads=2, **kw)
     return EmbeddedBackend.from_config("local", cfg)
 
 

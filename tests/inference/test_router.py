@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import anyio
 import pytest
@@ -17,7 +18,7 @@ from inference import (
 )
 from inference.backends.scripted import ScriptedBackend, Turn
 from inference.config import BreakerConfig, RegexRule, RouterConfig, Timeouts
-from inference.errors import BackendResponseError, BackendUnavailable
+from inference.errors import BackendError, BackendResponseError, BackendUnavailable
 from inference.router import Router
 
 pytestmark = pytest.mark.anyio
@@ -44,7 +45,9 @@ def always(text: str) -> ScriptedBackend:
     return ScriptedBackend(lambda r: Turn(text), name=text)
 
 
-def failing(exc: type[Exception] = BackendUnavailable, name: str = "bad") -> ScriptedBackend:
+def failing(
+    exc: Callable[[str, str], BackendError] = BackendUnavailable, name: str = "bad"
+) -> ScriptedBackend:
     return ScriptedBackend(lambda r: Turn(fail=exc(name, "connection refused")), name=name)
 
 
@@ -117,7 +120,7 @@ async def test_retry_then_success_on_same_backend() -> None:
 
 
 async def test_client_errors_are_not_retried_and_do_not_trip_the_breaker() -> None:
-    bad = failing(lambda n, m: BackendResponseError(n, m, 400), name="bad")  # type: ignore[arg-type]
+    bad = failing(lambda n, m: BackendResponseError(n, m, 400), name="bad")
     router = Router(
         {"bad": bad, "good": always("ok")}, {"main": ["bad", "good"]}, RouterConfig(retries=2)
     )
