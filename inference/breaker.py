@@ -45,6 +45,10 @@ class CircuitBreaker:
         self.opened_at = None
         self._trial_in_flight = False
 
+    def abandon(self) -> None:
+        """A call ended without a verdict (the caller went away): free the trial slot."""
+        self._trial_in_flight = False
+
     def record_failure(self) -> None:
         self.failures += 1
         self._trial_in_flight = False

@@ -129,6 +129,11 @@ class Router:
                     if not retryable:
                         break
                     continue
+                except BaseException:
+                    # The caller closed the stream or was cancelled: no verdict on the backend,
+                    # but a half-open breaker's trial slot must be given back.
+                    breaker.abandon()
+                    raise
                 breaker.record_success()
                 return
         raise NoBackendAvailable(tier, failures)

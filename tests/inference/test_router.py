@@ -16,6 +16,7 @@ from inference import (
     TextDelta,
     ToolSpec,
 )
+from inference.backend import closing
 from inference.backends.scripted import ScriptedBackend, Turn
 from inference.config import BreakerConfig, RegexRule, RouterConfig, Timeouts
 from inference.errors import BackendError, BackendResponseError, BackendUnavailable
@@ -207,3 +208,22 @@ async def test_routed_events_come_before_content() -> None:
     router = Router({"a": always("A")}, {"main": ["a"]})
     events = [e async for e in router.stream(HELLO)]
     assert isinstance(events[0], Routed)
+
+
+async def test_caller_leaving_during_a_half_open_trial_frees_the_trial() -> None:
+    clock = Clock()
+    router = Router(
+        {"a": always("one two three")},
+        {"main": ["a"]},
+        RouterConfig(breaker=BreakerConfig(failure_threshold=1, reset_after_s=5)),
+        clock=clock,
+    )
+    router.breakers["a"].record_failure()
+    clock.now = 5  # half-open
+    async with closing(router.stream(HELLO)) as events:
+        async for event in events:
+            if isinstance(event, TextDelta):
+                break  # the caller stops reading after the first token
+    assert router.breakers["a"].state == "half_open"
+    assert (await collect(router)).text == "one two three"  # the next call is the trial
+    assert router.breakers["a"].state == "closed"
