@@ -18,9 +18,8 @@ from inference.backends.openai_compat import OpenAICompatBackend
 from inference.config import EmbeddedConfig
 from inference.errors import BackendUnavailable
 from inference.grammar import gbnf_for_schema
-from inference.openai_wire import Plan
 from inference.process import ManagedServer, free_port
-from inference.types import ChatRequest, StreamEvent
+from inference.types import ChatRequest, JsonSchema, StreamEvent
 
 
 class LlamaServerBackend(OpenAICompatBackend):
@@ -33,7 +32,6 @@ class LlamaServerBackend(OpenAICompatBackend):
             base_url=f"{root}/v1",
             model=cfg.model or path.stem,
             tool_mode="json",  # llama.cpp's tool parsers need a matching chat format
-            schema_style="llama_cpp",
             usage_in_stream=False,
             timeouts=cfg.timeouts,
             max_args_bytes=cfg.max_args_bytes,
@@ -69,14 +67,10 @@ class LlamaServerBackend(OpenAICompatBackend):
             startup_timeout_s=cfg.timeouts.first_token_s,
         )
 
-    def payload(self, request: ChatRequest, plan: Plan) -> dict[str, Any]:
+    def schema_fields(self, schema: JsonSchema) -> dict[str, Any]:
         # Send our own grammar rather than response_format: the server would compile the
         # schema with the converter that lets newlines into strings (see inference.grammar).
-        body = super().payload(request, plan)
-        fmt = body.pop("response_format", None)
-        if fmt is not None:
-            body["grammar"] = gbnf_for_schema(fmt["schema"])
-        return body
+        return {"grammar": gbnf_for_schema(schema.schema)}
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         await self.server.start()

@@ -28,6 +28,7 @@ from inference.types import (
     ChatRequest,
     Finish,
     Grammar,
+    JsonSchema,
     StreamEvent,
     Usage,
     UsageEvent,
@@ -108,10 +109,14 @@ class OpenAICompatBackend:
             body["tools"] = plan.tools
             body["tool_choice"] = request.tool_choice
         if plan.schema is not None:
-            body["response_format"] = response_format(plan.schema, self.schema_style)
+            body.update(self.schema_fields(plan.schema))
         if isinstance(request.constraint, Grammar):
             body.update(self.grammar_fields(request.constraint))
         return body
+
+    def schema_fields(self, schema: JsonSchema) -> dict[str, Any]:
+        """Request fields for a JSON-schema constraint; servers differ, so subclasses override."""
+        return {"response_format": response_format(schema, self.schema_style)}
 
     def grammar_fields(self, grammar: Grammar) -> dict[str, Any]:
         """Request fields for a grammar constraint; servers differ, so subclasses override."""

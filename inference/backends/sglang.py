@@ -80,7 +80,9 @@ class SGLangBackend(OpenAICompatBackend):
             )
 
     async def ensure_started(self) -> None:
-        if self.server is not None and not self.server.running:
+        # start() returns at once when running and makes concurrent first callers wait for
+        # one start-up, so no "running" pre-check here (it would let them past too early).
+        if self.server is not None:
             await self.server.start()
 
     def grammar_fields(self, grammar: Grammar) -> dict[str, Any]:
@@ -116,18 +118,8 @@ class SGLangBackend(OpenAICompatBackend):
         json_schema, regex, ebnf, ...
         """
         await self.ensure_started()
-        try:
-            resp = await self._client.post(
-                f"{self.root}/generate", json={"text": text, "sampling_params": sampling_params}
-            )
-        except httpx.HTTPError as exc:
-            raise BackendUnavailable(self.name, f"/generate failed: {exc!r}") from exc
-        if resp.status_code != 200:
-            raise BackendResponseError(
-                self.name,
-                f"HTTP {resp.status_code} from /generate: {resp.text[:300]}",
-                resp.status_code,
-            )
+        payload = {"text": text, "sampling_params": sampling_params}
+        resp = await self._native("POST", "/generate", json=payload)
         try:
             body = resp.json()
             meta = body.get("meta_info") or {}
@@ -146,17 +138,24 @@ class SGLangBackend(OpenAICompatBackend):
 
     async def metrics(self) -> list[Sample]:
         """SGLang's Prometheus samples (the server needs ``--enable-metrics``)."""
+        resp = await self._native("GET", "/metrics", hint=" (start SGLang with --enable-metrics)")
+        return parse_prometheus(resp.text, prefix="sglang:")
+
+    async def _native(
+        self, method: str, path: str, *, hint: str = "", **kwargs: Any
+    ) -> httpx.Response:
+        """Call one of SGLang's own endpoints; failures become typed backend errors."""
         try:
-            resp = await self._client.get(f"{self.root}/metrics")
+            resp = await self._client.request(method, f"{self.root}{path}", **kwargs)
         except httpx.HTTPError as exc:
-            raise BackendUnavailable(self.name, f"/metrics failed: {exc!r}") from exc
+            raise BackendUnavailable(self.name, f"{path} failed: {exc!r}") from exc
         if resp.status_code != 200:
             raise BackendResponseError(
                 self.name,
-                f"HTTP {resp.status_code} from /metrics (start SGLang with --enable-metrics)",
+                f"HTTP {resp.status_code} from {path}{hint}: {resp.text[:300]}",
                 resp.status_code,
             )
-        return parse_prometheus(resp.text, prefix="sglang:")
+        return resp
 
     async def prefix_cache_hit_rate(self) -> float | None:
         """Share of prompt tokens served from the radix (prefix) cache since the server
