@@ -216,6 +216,4 @@ def _finish(reason: str) -> FinishReason:
         return "tool_calls"
     if reason == "length":
         return "length"
-    if reason in ("stop", "eos", "end_turn"):
-        return "stop"
-    return "stop"
+    return "stop"  # "stop", "eos", "end_turn" and any server-specific end
