@@ -103,13 +103,18 @@ class ScriptedBackend:
             yield TextDelta(token)
         if reason == "stop":
             for call in turn.calls:
+                cost = 1 + len(str(call.arguments)) // 4
+                if emitted + cost > request.max_tokens:
+                    reason = "length"  # like a real server: a call cut off by max_tokens is lost
+                    emitted = request.max_tokens
+                    break
                 checked = validate_call(call.name, call.arguments, request.tools)
-                emitted += 1 + len(str(call.arguments)) // 4
+                emitted += cost
                 if isinstance(checked, ToolCallError):
                     yield ToolCallErrorEvent(checked)
                 else:
                     yield ToolCallEvent(checked)
-            if turn.calls:
+            if turn.calls and reason == "stop":
                 reason = "tool_calls"
         yield UsageEvent(
             Usage(

@@ -1,0 +1,15 @@
+"""Why a loop stops early (budget exhaustion lives with the budgets)."""
+
+from __future__ import annotations
+
+
+class AgentError(Exception):
+    """Base of the loops' errors."""
+
+
+class ApprovalDenied(AgentError):
+    """A tool call was denied and policy says the run ends."""
+
+
+class StepLimitReached(AgentError):
+    """A ReAct sub-loop used its turns without producing an answer."""

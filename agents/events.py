@@ -1,0 +1,84 @@
+"""Progress events a run emits while it works (the CLI, the MCP server and the TUI show them)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from agents.budget import Spent
+from agents.state import Outcome, PlanState, Step, ToolRecord
+from inference.types import ToolCall
+
+
+@dataclass(frozen=True)
+class RunStarted:
+    session_id: str
+    trace_id: str
+    task: str
+    agent: str
+    resumed: bool = False
+
+
+@dataclass(frozen=True)
+class StepStarted:
+    index: int
+    plan_step: int | None = None
+
+
+@dataclass(frozen=True)
+class TokenDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class ToolStarted:
+    call: ToolCall
+
+
+@dataclass(frozen=True)
+class ToolFinished:
+    record: ToolRecord
+
+
+@dataclass(frozen=True)
+class StepFinished:
+    step: Step
+    spent: Spent
+
+
+@dataclass(frozen=True)
+class PlanUpdated:
+    plan: PlanState
+    replanned: bool = False
+
+
+@dataclass(frozen=True)
+class Compacted:
+    dropped_messages: int
+    summary_chars: int
+
+
+@dataclass(frozen=True)
+class RunFinished:
+    outcome: Outcome
+    answer: str
+    spent: Spent
+
+
+RunEvent = (
+    RunStarted
+    | StepStarted
+    | TokenDelta
+    | ToolStarted
+    | ToolFinished
+    | StepFinished
+    | PlanUpdated
+    | Compacted
+    | RunFinished
+)
+
+Emit = Callable[[RunEvent], Awaitable[None]]
+
+
+async def ignore(event: RunEvent) -> None:
+    return None

@@ -1,0 +1,127 @@
+"""One model call inside a run: streamed, metered token by token, traced."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from agents.budget import BudgetKind, BudgetMeter
+from agents.config import AgentConfig
+from agents.events import Emit, TokenDelta
+from agents.recorder import Recorder, Span
+from agents.state import RunState, Step
+from agents.tools import Toolset
+from inference.accounting import FREE, Price
+from inference.backend import closing
+from inference.types import (
+    ChatRequest,
+    ChatResult,
+    Message,
+    Routed,
+    StreamEvent,
+    TextDelta,
+    UsageEvent,
+)
+
+
+class ChatModel(Protocol):
+    """Anything that streams chat completions: the router, or a single backend."""
+
+    def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]: ...
+
+
+@dataclass
+class AgentContext:
+    """What a loop works with. Built once per run by the host."""
+
+    model: ChatModel
+    tools: Toolset
+    meter: BudgetMeter
+    recorder: Recorder
+    emit: Emit
+    config: AgentConfig
+    price_of: Callable[[str], Price] = lambda backend: FREE
+
+
+def estimate_tokens(messages: list[Message] | tuple[Message, ...]) -> int:
+    """A conservative prompt size estimate (about 3.5 characters per token, plus framing)."""
+    chars = 0
+    for m in messages:
+        chars += len(m.content) + 16
+        for call in m.tool_calls:
+            chars += len(call.name) + len(str(call.arguments)) + 16
+    return int(chars / 3.5) + 1
+
+
+async def model_turn(
+    ctx: AgentContext,
+    state: RunState,
+    step: Step,
+    request: ChatRequest,
+    *,
+    stream_tokens: bool = True,
+    keep_text: bool = True,
+    name: str = "chat",
+) -> ChatResult:
+    """Call the model. Budgets are enforced per streamed token: crossing one closes the stream
+    (which stops generation) and raises ``BudgetExceeded`` with the partial text in ``step``."""
+    meter = ctx.meter
+    meter.begin_call(estimate_tokens(request.messages), ctx.price_of(""))
+    left = meter.output_tokens_left()
+    clamped = left is not None and left < request.max_tokens
+    if clamped and left is not None:
+        # ask for no more than the budget allows; the meter still counts every token
+        request = request.with_(max_tokens=max(left, 1))
+    result = ChatResult()
+    span = Span(
+        state.trace_id,
+        "model",
+        name,
+        parent_id=state.step_span.span_id if state.step_span else state.run_span_id,
+    )
+    usage_seen = False
+    status = "error"
+    try:
+        async with closing(ctx.model.stream(request)) as stream:
+            async for event in stream:
+                result.add(event)
+                if isinstance(event, TextDelta):
+                    if stream_tokens:
+                        await ctx.emit(TokenDelta(event.text))
+                    meter.on_tokens(1)
+                elif isinstance(event, Routed) and event.decision.action in ("chosen", "fallback"):
+                    meter.set_price(ctx.price_of(event.decision.backend))
+                elif isinstance(event, UsageEvent):
+                    usage_seen = True
+        status = "ok"
+    finally:
+        if not usage_seen:
+            step.partial = True
+        if keep_text:
+            step.text += result.text
+        before_in, before_out, before_cost = meter.input_tokens, meter.output_tokens, meter.cost_usd
+        meter.end_call(result.usage if usage_seen else None)
+        step.input_tokens += meter.input_tokens - before_in
+        step.output_tokens += meter.output_tokens - before_out
+        step.cost_usd += meter.cost_usd - before_cost
+        step.model = result.usage.model or step.model
+        await ctx.recorder.span(
+            span.finish(
+                status,
+                **{
+                    "gen_ai.operation.name": "chat",
+                    "gen_ai.request.model": request.tier or "",
+                    "gen_ai.response.model": result.usage.model,
+                    "gen_ai.usage.input_tokens": meter.input_tokens - before_in,
+                    "gen_ai.usage.output_tokens": meter.output_tokens - before_out,
+                    "agenthost.backend": result.usage.backend,
+                    "agenthost.cost_usd": meter.cost_usd - before_cost,
+                    "agenthost.finish_reason": result.finish_reason,
+                },
+            )
+        )
+    meter.check_all()
+    if clamped and result.finish_reason == "length":
+        raise meter.exceeded(BudgetKind.OUTPUT_TOKENS)
+    return result

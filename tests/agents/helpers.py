@@ -1,0 +1,60 @@
+"""Shared pieces for tests of the loops: a calculator toolset and a context builder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from agents import AgentConfig, AgentContext, Budget, BudgetMeter, FunctionToolset, MemoryRecorder
+from agents.events import RunEvent
+from agents.turn import ChatModel
+from inference import Price, ToolSpec
+
+CALC = ToolSpec(
+    "calculator",
+    "Evaluate an arithmetic expression.",
+    {
+        "type": "object",
+        "properties": {"expression": {"type": "string", "maxLength": 40}},
+        "required": ["expression"],
+    },
+)
+
+
+def calculator(expression: str) -> str:
+    if not set(expression) <= set("0123456789+-*/(). "):
+        raise ValueError(f"not arithmetic: {expression!r}")
+    return str(eval(expression))
+
+
+def toolset() -> FunctionToolset:
+    tools = FunctionToolset()
+    tools.add(CALC, calculator)
+    return tools
+
+
+def make_ctx(
+    model: ChatModel,
+    *,
+    budget: Budget | None = None,
+    tools: FunctionToolset | None = None,
+    config: AgentConfig | None = None,
+    price: Price | None = None,
+    events: list[RunEvent] | None = None,
+) -> tuple[AgentContext, MemoryRecorder]:
+    recorder = MemoryRecorder()
+    sink = events if events is not None else []
+
+    async def emit(event: RunEvent) -> None:
+        sink.append(event)
+
+    price_of: Callable[[str], Price] = lambda backend: price or Price()  # noqa: E731
+    ctx = AgentContext(
+        model=model,
+        tools=tools or toolset(),
+        meter=BudgetMeter(budget or Budget(max_steps=20)),
+        recorder=recorder,
+        emit=emit,
+        config=config or AgentConfig(),
+        price_of=price_of,
+    )
+    return ctx, recorder

@@ -1,0 +1,183 @@
+"""The ReAct loop on the scripted backend: tool use, errors fed back, denials, budgets."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from agents import AgentConfig, Budget, BudgetKind, OutcomeKind, RunState, ToolResult, run_agent
+from agents.events import RunEvent, TokenDelta, ToolFinished
+from agents.tools import FunctionToolset
+from inference import ChatRequest, Price, ToolCall
+from inference.backends.scripted import ScriptedBackend, ScriptedCall, Turn
+from tests.agents.helpers import CALC, make_ctx
+
+pytestmark = pytest.mark.anyio
+
+
+def runaway(request: ChatRequest) -> Turn:
+    """A model that never stops calling tools, chatting a little each time."""
+    return Turn(
+        "Let me compute that once more to be sure.",
+        (ScriptedCall("calculator", {"expression": "1+1"}),),
+    )
+
+
+async def test_tool_then_answer() -> None:
+    model = ScriptedBackend(
+        [Turn("", (ScriptedCall("calculator", {"expression": "6*7"}),)), Turn("The answer is 42.")]
+    )
+    events: list[RunEvent] = []
+    ctx, recorder = make_ctx(model, events=events)
+    state = RunState.new("What is 6*7?")
+    result = await run_agent(ctx, state)
+    assert result.outcome.kind is OutcomeKind.COMPLETED
+    assert result.answer == "The answer is 42."
+    assert result.steps == 2
+    assert state.steps[0].tools[0].result == "42"
+    # the second model call saw the tool result
+    assert any(m.role == "tool" and m.content == "42" for m in model.requests[1].messages)
+    assert any(isinstance(e, TokenDelta) for e in events)
+    assert any(isinstance(e, ToolFinished) for e in events)
+    # checkpoint at start, after each step, at the end; spans for run, steps, model and tool
+    assert len(recorder.checkpoints) == 4
+    kinds = sorted({s.kind for s in recorder.spans})
+    assert kinds == ["model", "run", "step", "tool"]
+    assert {s.trace_id for s in recorder.spans} == {state.trace_id}
+
+
+@pytest.mark.parametrize(
+    ("call", "kind"),
+    [
+        (ScriptedCall("calculator", '{"expression": "1+'), "malformed"),
+        (ScriptedCall("rm_rf", {"path": "/"}), "unknown_tool"),
+        (ScriptedCall("calculator", {"expr": 3}), "invalid_arguments"),
+        (ScriptedCall("calculator", {"expression": "x" * 70_000}), "oversized"),
+    ],
+)
+async def test_bad_tool_calls_go_back_to_the_model(call: ScriptedCall, kind: str) -> None:
+    model = ScriptedBackend(
+        [
+            Turn("", (call,)),
+            Turn("", (ScriptedCall("calculator", {"expression": "2+2"}),)),
+            Turn("4"),
+        ]
+    )
+    ctx, _ = make_ctx(model, config=AgentConfig(max_tokens_per_call=100_000))
+    state = RunState.new("2+2?")
+    result = await run_agent(ctx, state)
+    assert result.outcome.kind is OutcomeKind.COMPLETED, result.outcome
+    assert result.answer == "4"
+    assert state.steps[0].tools[0].error_kind == kind
+    feedback = model.requests[1].messages[-1]
+    assert feedback.role == "user"
+    assert kind in feedback.content
+
+
+async def test_a_failing_tool_is_reported_and_the_run_goes_on() -> None:
+    model = ScriptedBackend(
+        [Turn("", (ScriptedCall("calculator", {"expression": "import os"}),)), Turn("cannot")]
+    )
+    ctx, _ = make_ctx(model)
+    state = RunState.new("?")
+    result = await run_agent(ctx, state)
+    assert result.outcome.kind is OutcomeKind.COMPLETED
+    assert state.steps[0].tools[0].error_kind == "tool_error"
+    assert "not arithmetic" in model.requests[1].messages[-1].content
+
+
+class DenyingTools(FunctionToolset):
+    async def call(self, call: ToolCall) -> ToolResult:
+        self.calls.append(call)
+        return ToolResult.error("denied", "approval denied by policy: calculator is high risk")
+
+
+@pytest.mark.parametrize("on_denied", ["stop", "continue"])
+async def test_approval_denied_is_honoured(on_denied: Any) -> None:
+    model = ScriptedBackend(
+        [Turn("", (ScriptedCall("calculator", {"expression": "1+1"}),)), Turn("I was not allowed.")]
+    )
+    tools = DenyingTools()
+    tools.add(CALC, lambda expression: "never run")
+    ctx, _ = make_ctx(model, tools=tools, config=AgentConfig(on_denied=on_denied))
+    state = RunState.new("1+1?")
+    result = await run_agent(ctx, state)
+    if on_denied == "stop":
+        assert result.outcome.kind is OutcomeKind.DENIED
+        assert "approval denied" in result.outcome.detail
+        assert len(model.requests) == 1
+    else:
+        assert result.outcome.kind is OutcomeKind.COMPLETED
+        assert "denied" in model.requests[1].messages[-1].content
+
+
+@pytest.mark.parametrize(
+    ("budget", "kind"),
+    [
+        (Budget(max_steps=3), BudgetKind.STEPS),
+        (Budget(max_output_tokens=25), BudgetKind.OUTPUT_TOKENS),
+        (Budget(max_input_tokens=200), BudgetKind.INPUT_TOKENS),
+        (Budget(max_cost_usd=0.0005), BudgetKind.COST),
+        (Budget(max_seconds=0.3), BudgetKind.SECONDS),
+    ],
+)
+async def test_every_budget_stops_a_runaway_model(budget: Budget, kind: BudgetKind) -> None:
+    model = ScriptedBackend(runaway, token_delay_s=0.01)
+    price = Price(input_per_mtok=1.0, output_per_mtok=100.0)
+    ctx, recorder = make_ctx(model, budget=budget, price=price)
+    state = RunState.new("Compute 1+1 forever.")
+    started = time.monotonic()
+    result = await run_agent(ctx, state)
+    assert result.outcome.kind is OutcomeKind.BUDGET_EXHAUSTED
+    exhaustion = result.outcome.exhaustion
+    assert exhaustion is not None
+    assert exhaustion.kind is kind
+    assert exhaustion.scope == "run"
+    assert time.monotonic() - started < 5
+    # the partial work is kept: steps done, messages, and the last checkpoint has the outcome
+    assert state.steps
+    assert recorder.states[-1].outcome == result.outcome
+    if kind is BudgetKind.STEPS:
+        assert result.steps == 3
+    if kind is BudgetKind.OUTPUT_TOKENS:
+        assert result.spent.output_tokens <= 25
+
+
+async def test_cost_budget_cancels_the_stream_mid_call() -> None:
+    long_text = " ".join(["word"] * 400)
+    model = ScriptedBackend([Turn(long_text)])
+    ctx, _ = make_ctx(
+        model,
+        budget=Budget(max_cost_usd=0.001),
+        price=Price(output_per_mtok=100.0),  # $0.0001 per token: the 11th token crosses
+        config=AgentConfig(max_tokens_per_call=1000),
+    )
+    state = RunState.new("talk")
+    result = await run_agent(ctx, state)
+    assert result.outcome.kind is OutcomeKind.BUDGET_EXHAUSTED
+    assert model.tokens_emitted <= 12  # generation stopped, it did not run to 400
+    assert state.steps[-1].partial
+    assert state.steps[-1].text.startswith("word word")
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    limit=st.integers(min_value=1, max_value=120), per_call=st.integers(min_value=1, max_value=64)
+)
+async def test_output_token_budget_is_never_overrun(limit: int, per_call: int) -> None:
+    model = ScriptedBackend(runaway)
+    ctx, _ = make_ctx(
+        model,
+        budget=Budget(max_output_tokens=limit, max_steps=500),
+        config=AgentConfig(max_tokens_per_call=per_call),
+    )
+    result = await run_agent(ctx, RunState.new("loop"))
+    # a per-call limit may cut the chatter into a (short) final answer before the budget ends
+    assert result.outcome.kind in (OutcomeKind.BUDGET_EXHAUSTED, OutcomeKind.COMPLETED)
+    assert result.spent.output_tokens <= limit
