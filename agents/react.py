@@ -53,16 +53,16 @@ async def react(
             # The model tried to call a tool and got it wrong: tell it what, and go on.
             messages.append(Message.assistant(result.text or result.tool_errors[0].raw))
             for error in result.tool_errors:
-                step.tools.append(
-                    ToolRecord(
-                        error.id or "invalid",
-                        error.name or "?",
-                        {},
-                        error.for_model(),
-                        is_error=True,
-                        error_kind=error.kind,
-                    )
+                record = ToolRecord(
+                    error.id or "invalid",
+                    error.name or "?",
+                    {},
+                    error.for_model(),
+                    is_error=True,
+                    error_kind=error.kind,
                 )
+                step.tools.append(record)
+                await ctx.emit(ToolFinished(record))
             feedback = " ".join(e.for_model() for e in result.tool_errors)
             messages.append(Message.user(f"{feedback} Fix the call and try again, or answer."))
             await end_step(ctx, state, step)

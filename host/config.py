@@ -10,12 +10,13 @@ The TOML file is the first found of: an explicit path (``--config``), ``$AGENTHO
 from __future__ import annotations
 
 import os
+import sys
 import tomllib
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -23,7 +24,12 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from agents.budget import Budget
+from agents.config import AgentConfig
+from host.approvals import ApprovalsConfig
 from host.errors import ConfigFileError
+from host.mcp_servers import ServerConfig, ToolPolicy
+from host.toolbox import RoleConfig
 from inference.config import InferenceConfig
 
 _CONFIG_FILE: ContextVar[Path | None] = ContextVar("agenthost_config_file", default=None)
@@ -33,6 +39,47 @@ def default_home() -> Path:
     xdg = os.environ.get("XDG_DATA_HOME")
     base = Path(xdg) if xdg else Path.home() / ".local" / "share"
     return base / "agenthost"
+
+
+class Limits(BaseModel):
+    """Budget limits; unset means unlimited."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_steps: int | None = Field(None, ge=1)
+    max_input_tokens: int | None = Field(None, ge=1)
+    max_output_tokens: int | None = Field(None, ge=1)
+    max_cost_usd: float | None = Field(None, ge=0)
+    max_seconds: float | None = Field(None, gt=0)
+
+    def budget(self) -> Budget:
+        return Budget(**self.model_dump())
+
+
+class BudgetsConfig(BaseModel):
+    """Per-run defaults, and allowances per user and per tenant that span runs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    run: Limits = Field(default_factory=lambda: Limits(max_steps=12, max_seconds=600))
+    user_default: Limits | None = Field(None, description="for users without their own entry")
+    users: dict[str, Limits] = Field(default_factory=dict)
+    tenants: dict[str, Limits] = Field(default_factory=dict)
+    period: Literal["total", "day", "month"] = Field(
+        "month", description="user and tenant allowances reset each period"
+    )
+
+
+def default_servers() -> dict[str, ServerConfig]:
+    """MCP servers every install has. ``time`` is the reference server from the MCP project
+    (PyPI: mcp-server-time): a third-party server, run exactly as any other would be."""
+    return {
+        "time": ServerConfig(
+            command=sys.executable,
+            args=["-m", "mcp_server_time", "--local-timezone", "UTC"],
+            tools={"get_current_time": ToolPolicy(cacheable=True, ttl_s=1.0)},
+        ),
+    }
 
 
 class Settings(BaseSettings):
@@ -48,6 +95,17 @@ class Settings(BaseSettings):
     )
     log_level: str = Field("warning", description="debug, info, warning or error")
     inference: InferenceConfig = Field(default_factory=InferenceConfig)
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL of the session store (default: SQLite under home)"
+    )
+    servers: dict[str, ServerConfig] = Field(
+        default_factory=default_servers,
+        description="MCP servers by name; the defaults stay unless overridden or disabled",
+    )
+    roles: dict[str, RoleConfig] = Field(default_factory=dict)
+    agent: AgentConfig = Field(default_factory=AgentConfig)
+    budgets: BudgetsConfig = Field(default_factory=BudgetsConfig)
+    approvals: ApprovalsConfig = Field(default_factory=ApprovalsConfig)
 
     @classmethod
     def settings_customise_sources(
@@ -68,6 +126,26 @@ class Settings(BaseSettings):
     @classmethod
     def _expand(cls, home: Path) -> Path:
         return home.expanduser()
+
+    @field_validator("servers", mode="before")
+    @classmethod
+    def _keep_default_servers(cls, servers: Any) -> Any:
+        if isinstance(servers, dict):
+            defaults: dict[str, Any] = {
+                name: cfg.model_dump(exclude_defaults=True)
+                for name, cfg in default_servers().items()
+            }
+            merged = dict(defaults)
+            for name, cfg in servers.items():
+                base = defaults.get(name)
+                both = isinstance(base, dict) and isinstance(cfg, dict)
+                merged[name] = base | cfg if both else cfg
+            return merged
+        return servers
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'agenthost.db'}"
 
     @property
     def logs_dir(self) -> Path:

@@ -101,6 +101,11 @@ class ScriptedConfig(_Base):
         default_factory=lambda: ["Hello from the scripted backend."], min_length=1
     )
     model: str = "scripted-1"
+    script: str | None = Field(
+        None,
+        description="'module:function' mapping a ChatRequest to a Turn (overrides replies)",
+    )
+    token_delay_s: float = Field(0.0, ge=0, description="pause between streamed tokens")
 
 
 BackendConfig = Annotated[

@@ -45,8 +45,13 @@ def _sglang(name: str, cfg: SGLangConfig, log_dir: Path) -> Backend:
 
 
 def _scripted(name: str, cfg: ScriptedConfig, log_dir: Path) -> Backend:
+    if cfg.script:
+        script = _import(cfg.script, f"backend {name!r} script")
+        return ScriptedBackend(script, name=name, model=cfg.model, token_delay_s=cfg.token_delay_s)
     turns = itertools.cycle([Turn(text) for text in cfg.replies])
-    return ScriptedBackend(lambda request: next(turns), name=name, model=cfg.model)
+    return ScriptedBackend(
+        lambda request: next(turns), name=name, model=cfg.model, token_delay_s=cfg.token_delay_s
+    )
 
 
 BACKEND_KINDS: dict[str, Factory] = {
@@ -67,16 +72,20 @@ def build_backend(name: str, cfg: BackendConfig, log_dir: Path) -> Backend:
 
 def load_classifier(spec: str) -> Classifier:
     """Import ``'package.module:function'``."""
+    return _import(spec, "router.classifier")  # type: ignore[no-any-return]
+
+
+def _import(spec: str, what: str) -> Any:
     module_name, _, attr = spec.partition(":")
     if not attr:
-        raise ConfigError(f"router.classifier must look like 'module:function', got {spec!r}")
+        raise ConfigError(f"{what} must look like 'module:function', got {spec!r}")
     try:
         fn = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as exc:
-        raise ConfigError(f"cannot load router.classifier {spec!r}: {exc}") from exc
+        raise ConfigError(f"cannot load {what} {spec!r}: {exc}") from exc
     if not callable(fn):
-        raise ConfigError(f"router.classifier {spec!r} is not callable")
-    return fn  # type: ignore[no-any-return]
+        raise ConfigError(f"{what} {spec!r} is not callable")
+    return fn
 
 
 def build_router(config: InferenceConfig, log_dir: Path, *, only: set[str] | None = None) -> Router:

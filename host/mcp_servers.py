@@ -1,0 +1,364 @@
+"""MCP servers the host starts and supervises: stdio (a command) or streamable HTTP (a URL).
+
+Each server has a supervisor task that connects, lists tools, and watches the connection. A
+crash (the connection closes) or a hang (a call times out and a ping then fails too) ends the
+connection; the supervisor reconnects with exponential backoff. Calls made meanwhile wait a
+moment for the server to come back, then fail with ``ServerUnavailable``, which the toolbox
+turns into a tool error the model can read: the run goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+import anyio
+from anyio.abc import TaskStatus
+from mcp import types
+from mcp.client import Client
+from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.client.subscriptions import ListenNotSupportedError
+from mcp.shared._httpx_utils import create_mcp_http_client
+from mcp.shared.exceptions import MCPError
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+log = logging.getLogger("agenthost.mcp")
+
+Risk = Literal["low", "medium", "high", "critical"]
+RISK_ORDER: dict[str, int] = {"low": 0, "medium": 1, "high": 2, "critical": 3}
+
+
+class ToolPolicy(BaseModel):
+    """Per-tool settings: how risky it is, and whether its results may be cached."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    risk: Risk | None = Field(None, description="overrides the server's default_risk")
+    cacheable: bool = Field(False, description="read-only: identical calls may reuse a result")
+    ttl_s: float = Field(300.0, gt=0, description="how long a cached result stays valid")
+
+
+class ServerConfig(BaseModel):
+    """One MCP server: ``command`` (+ ``args``, ``env``, ``cwd``) for stdio, or ``url``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    command: str | None = None
+    args: list[str] = Field(default_factory=list)
+    env: dict[str, str] = Field(default_factory=dict)
+    cwd: str | None = None
+    url: str | None = Field(None, description="streamable HTTP endpoint, e.g. http://host/mcp")
+    headers: dict[str, str] = Field(default_factory=dict, description="e.g. Authorization")
+    enabled: bool = True
+    default_risk: Risk = "low"
+    tools: dict[str, ToolPolicy] = Field(default_factory=dict, description="by tool name")
+    call_timeout_s: float = Field(30.0, gt=0)
+    start_timeout_s: float = Field(20.0, gt=0)
+    ping_interval_s: float = Field(15.0, gt=0, description="health check while idle")
+    backoff_initial_s: float = Field(0.25, gt=0)
+    backoff_max_s: float = Field(30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _one_transport(self) -> ServerConfig:
+        if (self.command is None) == (self.url is None):
+            raise ValueError("set exactly one of 'command' (stdio) or 'url' (streamable HTTP)")
+        return self
+
+    @property
+    def transport(self) -> str:
+        return "stdio" if self.command else "http"
+
+    def policy(self, tool: str) -> tuple[Risk, ToolPolicy]:
+        policy = self.tools.get(tool) or ToolPolicy()
+        return policy.risk or self.default_risk, policy
+
+
+class ServerState(StrEnum):
+    STARTING = "starting"
+    UP = "up"
+    RESTARTING = "restarting"
+    STOPPED = "stopped"
+
+
+class ServerUnavailable(Exception):
+    """The server is down or restarting; the call was not made (or its answer was lost)."""
+
+
+class ToolTimeout(Exception):
+    """The server did not answer within the call timeout."""
+
+
+@dataclass(frozen=True)
+class RemoteTool:
+    server: str
+    name: str
+    description: str
+    input_schema: dict[str, Any]
+    read_only: bool = False
+
+
+ToolsChanged = Callable[["ManagedServer"], None]
+
+
+class ManagedServer:
+    """A supervised connection to one MCP server."""
+
+    def __init__(
+        self,
+        name: str,
+        config: ServerConfig,
+        *,
+        log_dir: Path | None = None,
+        on_tools_changed: ToolsChanged | None = None,
+    ) -> None:
+        self.name = name
+        self.config = config
+        self.log_dir = log_dir
+        self.on_tools_changed = on_tools_changed
+        self.state = ServerState.STARTING
+        self.tools: list[RemoteTool] = []
+        self.generation = 0  # bumped on every (re)connect: the tool cache keys on it
+        self.restarts = 0
+        self.last_error = ""
+        self.errors: list[tuple[float, str]] = []
+        self._client: Client | None = None
+        self._ready = anyio.Event()
+        self._dead = anyio.Event()
+        self._relist = anyio.Event()
+        self._closing = False
+        self._restart_now = anyio.Event()
+
+    # ---- lifecycle ------------------------------------------------------------------
+
+    async def supervise(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Run until ``stop``: connect, watch, reconnect with backoff. Reports started once the
+        first connection attempt ended (up or failed), so the host starts without blocking on
+        a broken server."""
+        backoff = self.config.backoff_initial_s
+        reported = False
+        while not self._closing:
+            up = anyio.Event()
+            try:
+                # the watchdog bounds the start: the client must be entered and exited in this
+                # task, so a timeout cannot wrap the connect call itself
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(_watchdog, up, self.config.start_timeout_s, tg.cancel_scope)
+                    async with self._connect() as client:
+                        await self._on_connected(client)
+                        up.set()
+                        backoff = self.config.backoff_initial_s
+                        if not reported:
+                            task_status.started()
+                            reported = True
+                        await self._watch(client)
+                    tg.cancel_scope.cancel()
+                if not up.is_set():
+                    self._note_error(f"did not start within {self.config.start_timeout_s:g}s")
+            except Exception as exc:  # any failure of the connection is a reason to restart
+                self._note_error(_describe(exc))
+            finally:
+                self._client = None
+                if self._ready.is_set():
+                    self._ready = anyio.Event()
+            if not reported:
+                task_status.started()
+                reported = True
+            if self._closing:
+                break
+            self.state = ServerState.RESTARTING
+            self.restarts += 1
+            log.warning(
+                "MCP server %s down (%s); restarting in %.2fs", self.name, self.last_error, backoff
+            )
+            with anyio.move_on_after(backoff):
+                await self._restart_now.wait()
+            self._restart_now = anyio.Event()
+            backoff = min(backoff * 2, self.config.backoff_max_s)
+        self.state = ServerState.STOPPED
+
+    async def _on_connected(self, client: Client) -> None:
+        tools = await _list_all(client)
+        self.tools = [_remote(self.name, t) for t in tools]
+        self.generation += 1
+        self._client = client
+        self._dead = anyio.Event()
+        self.state = ServerState.UP
+        self._ready.set()
+        log.info(
+            "MCP server %s up (generation %d, %d tools)", self.name, self.generation, len(tools)
+        )
+        if self.on_tools_changed:
+            self.on_tools_changed(self)
+
+    async def _watch(self, client: Client) -> None:
+        """Wait until the connection is declared dead; meanwhile ping and re-list tools."""
+        async with anyio.create_task_group() as tg:
+
+            async def pinger() -> None:
+                while True:
+                    await anyio.sleep(self.config.ping_interval_s)
+                    await self._probe(client)
+
+            async def relister() -> None:
+                while True:
+                    await self._relist.wait()
+                    self._relist = anyio.Event()
+                    with anyio.fail_after(self.config.call_timeout_s):
+                        tools = await _list_all(client)
+                    self.tools = [_remote(self.name, t) for t in tools]
+                    if self.on_tools_changed:
+                        self.on_tools_changed(self)
+
+            async def listener() -> None:
+                # 2026-07-28 servers announce changes on a subscription stream; older ones
+                # send notifications/tools/list_changed, which _on_message handles
+                try:
+                    async with client.listen(tools_list_changed=True) as subscription:
+                        async for _event in subscription:
+                            self._relist.set()
+                except ListenNotSupportedError:
+                    return
+                except Exception as exc:
+                    log.info("MCP server %s: no change subscription: %s", self.name, exc)
+
+            tg.start_soon(pinger)
+            tg.start_soon(relister)
+            tg.start_soon(listener)
+            await self._dead.wait()
+            tg.cancel_scope.cancel()
+
+    async def _probe(self, client: Client) -> None:
+        try:
+            with anyio.fail_after(min(5.0, self.config.call_timeout_s)):
+                await client.send_ping()
+        except Exception as exc:
+            self._note_error(f"ping failed: {_describe(exc)}")
+            self._dead.set()
+
+    @asynccontextmanager
+    async def _connect(self) -> AsyncIterator[Client]:
+        cfg = self.config
+        async with AsyncExitStack() as stack:
+            transport: Any
+            if cfg.command is not None:
+                errlog = self._errlog(stack)
+                params = StdioServerParameters(
+                    command=cfg.command, args=cfg.args, env=cfg.env or None, cwd=cfg.cwd
+                )
+                transport = stdio_client(params, errlog=errlog)
+            else:
+                assert cfg.url is not None
+                http = await stack.enter_async_context(create_mcp_http_client(headers=cfg.headers))
+                transport = streamable_http_client(cfg.url, http_client=http)
+            client = Client(transport, message_handler=self._on_message, cache=None)
+            await stack.enter_async_context(client)
+            yield client
+
+    def _errlog(self, stack: AsyncExitStack) -> Any:
+        import sys
+
+        if self.log_dir is None:
+            return sys.stderr
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        return stack.enter_context(open(self.log_dir / f"mcp-{self.name}.log", "a"))
+
+    async def _on_message(self, message: Any) -> None:
+        if isinstance(message, Exception):
+            self._note_error(f"transport: {_describe(message)}")
+            return
+        if isinstance(message, types.ToolListChangedNotification):
+            self._relist.set()
+
+    def _note_error(self, text: str) -> None:
+        self.last_error = text
+        self.errors.append((time.time(), text))
+        del self.errors[:-20]
+
+    async def restart(self) -> None:
+        """Drop the connection now and reconnect at once (an operator's restart)."""
+        self._dead.set()
+        self._restart_now.set()
+
+    def stop(self) -> None:
+        self._closing = True
+        self._dead.set()
+        self._restart_now.set()
+
+    # ---- calls ----------------------------------------------------------------------
+
+    async def wait_ready(self, within_s: float) -> Client | None:
+        if self._client is not None and self.state is ServerState.UP:
+            return self._client
+        with anyio.move_on_after(within_s):
+            await self._ready.wait()
+        return self._client
+
+    async def call(
+        self, tool: str, arguments: dict[str, Any], *, limit_s: float | None = None
+    ) -> types.CallToolResult:
+        limit = limit_s or self.config.call_timeout_s
+        client = await self.wait_ready(min(limit, self.config.start_timeout_s))
+        if client is None:
+            why = f": {self.last_error}" if self.last_error else ""
+            raise ServerUnavailable(f"MCP server {self.name!r} is {self.state.value}{why}")
+        try:
+            with anyio.fail_after(limit):
+                return await client.call_tool(tool, arguments)
+        except TimeoutError:
+            self._note_error(f"{tool} timed out after {limit:g}s")
+            await self._probe(client)  # hung, or just slow? a dead server gets restarted
+            raise ToolTimeout(f"{self.name}.{tool} did not answer within {limit:g}s") from None
+        except MCPError as exc:
+            if exc.error.code == types.CONNECTION_CLOSED:
+                self._note_error(f"connection closed during {tool}")
+                self._dead.set()
+                raise ServerUnavailable(
+                    f"MCP server {self.name!r} closed the connection during the call "
+                    "(it is being restarted)"
+                ) from exc
+            raise
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError, OSError) as exc:
+            self._note_error(f"{tool}: {_describe(exc)}")
+            self._dead.set()
+            raise ServerUnavailable(
+                f"MCP server {self.name!r} is unreachable: {_describe(exc)}"
+            ) from exc
+
+
+async def _watchdog(up: anyio.Event, limit_s: float, scope: anyio.CancelScope) -> None:
+    with anyio.move_on_after(limit_s):
+        await up.wait()
+    if not up.is_set():
+        scope.cancel()
+
+
+async def _list_all(client: Client) -> list[types.Tool]:
+    tools: list[types.Tool] = []
+    cursor: str | None = None
+    for _ in range(100):
+        page = await client.list_tools(cursor=cursor, cache_mode="refresh")
+        tools += page.tools
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    return tools
+
+
+def _remote(server: str, tool: types.Tool) -> RemoteTool:
+    annotations = tool.annotations
+    read_only = bool(annotations and annotations.read_only_hint)
+    return RemoteTool(server, tool.name, tool.description or "", dict(tool.input_schema), read_only)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, BaseExceptionGroup):
+        return "; ".join(_describe(e) for e in exc.exceptions)
+    text = str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if str(exc) else text

@@ -1,0 +1,98 @@
+"""Progress of a run on a terminal: streamed tokens, tool calls and budgets, on stderr."""
+
+from __future__ import annotations
+
+import json
+
+from rich.console import Console
+
+from agents.events import (
+    Compacted,
+    PlanUpdated,
+    RunEvent,
+    RunFinished,
+    RunStarted,
+    StepFinished,
+    StepStarted,
+    TokenDelta,
+    ToolFinished,
+    ToolStarted,
+)
+from agents.state import OutcomeKind
+
+EXIT_CODES: dict[OutcomeKind, int] = {
+    OutcomeKind.COMPLETED: 0,
+    OutcomeKind.ERROR: 1,
+    OutcomeKind.BUDGET_EXHAUSTED: 4,
+    OutcomeKind.DENIED: 5,
+    OutcomeKind.CANCELLED: 130,
+}
+
+
+class ProgressPrinter:
+    """Prints each event as it happens. ``quiet`` keeps only the start and the end."""
+
+    def __init__(self, console: Console, *, quiet: bool = False) -> None:
+        self.console = console
+        self.quiet = quiet
+        self._in_text = False
+
+    def _end_text(self) -> None:
+        if self._in_text:
+            self.console.file.write("\n")
+            self._in_text = False
+
+    async def __call__(self, event: RunEvent) -> None:
+        c = self.console
+        match event:
+            case RunStarted():
+                verb = "resuming" if event.resumed else "session"
+                where = f"[dim](trace {event.trace_id}, {event.agent})[/]"
+                c.print(f"[bold]{verb}[/] {event.session_id} {where}")
+            case _ if self.quiet:
+                return
+            case StepStarted():
+                where = f" (plan step {event.plan_step + 1})" if event.plan_step is not None else ""
+                c.print(f"[cyan]step {event.index}[/]{where}")
+            case TokenDelta():
+                c.file.write(event.text)
+                c.file.flush()
+                self._in_text = True
+            case ToolStarted():
+                self._end_text()
+                args = json.dumps(event.call.arguments)
+                c.print(
+                    f"  [magenta]→ {event.call.name}[/] {args[:200]}", markup=True, highlight=False
+                )
+            case ToolFinished():
+                r = event.record
+                text = r.result.replace("\n", " ")
+                text = text[:160] + ("…" if len(text) > 160 else "")
+                tag = f"[red]✗ {r.error_kind}[/]" if r.is_error else "[green]←[/]"
+                cached = " [dim](cached)[/]" if r.cached else ""
+                c.print(
+                    f"  {tag} {text}{cached} [dim]{r.duration_s * 1000:.0f} ms[/]", highlight=False
+                )
+            case StepFinished():
+                self._end_text()
+                s = event.spent
+                c.print(
+                    f"  [dim]{s.steps} steps · {s.input_tokens}+{s.output_tokens} tokens · "
+                    f"${s.cost_usd:.4f} · {s.seconds:.1f}s[/]"
+                )
+            case PlanUpdated():
+                title = "replanned" if event.replanned else "plan"
+                c.print(f"[bold]{title}:[/]")
+                for i, step in enumerate(event.plan.steps, 1):
+                    done = "✓" if (i - 1) in event.plan.results else " "
+                    c.print(f"  {done} {i}. {step.goal}", highlight=False)
+            case Compacted():
+                c.print(
+                    f"  [dim]context compacted: {event.dropped_messages} messages summarised[/]"
+                )
+            case RunFinished():
+                self._end_text()
+                o = event.outcome
+                colour = "green" if o.ok else "yellow" if o.kind is not OutcomeKind.ERROR else "red"
+                detail = f": {o.detail}" if o.detail else ""
+                c.print(f"[{colour}]{o.kind.value}[/]{detail}", highlight=False)

@@ -1,0 +1,408 @@
+"""The session store: runs, their messages, steps, usage, outcome and trace spans (sqlmodel).
+
+SQLite under ``$AGENTHOST_HOME`` by default; any SQLAlchemy URL (``postgresql+psycopg://...``)
+otherwise. A run is checkpointed after every completed step in one transaction, so a process
+killed mid-run loses at most the step in flight, and ``load`` rebuilds the state to resume from.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, event, func
+from sqlalchemy import select as sa_select
+from sqlalchemy.engine import Engine
+from sqlmodel import Field, Session, SQLModel, col, create_engine, delete, select
+
+from agents.budget import Budget, BudgetKind, Exhaustion, Spent
+from agents.state import (
+    Outcome,
+    OutcomeKind,
+    PlanState,
+    RunState,
+    Span,
+    Step,
+    ToolRecord,
+)
+from inference.types import Message, ToolCall
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class SessionRow(SQLModel, table=True):
+    __tablename__ = "sessions"
+
+    id: str = Field(primary_key=True)
+    trace_id: str = Field(index=True)
+    task: str
+    agent: str
+    role: str | None = None
+    user: str | None = Field(default=None, index=True)
+    tenant: str | None = Field(default=None, index=True)
+    status: str = Field(default="running", index=True)
+    outcome: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    answer: str = ""
+    budget: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    options: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    plan: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    steps: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    seconds: float = 0.0
+    created_at: datetime = Field(default_factory=_now)
+    updated_at: datetime = Field(default_factory=_now)
+
+
+class MessageRow(SQLModel, table=True):
+    __tablename__ = "messages"
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: str = Field(index=True, foreign_key="sessions.id")
+    seq: int
+    role: str
+    content: str = ""
+    tool_calls: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
+    tool_call_id: str | None = None
+    name: str | None = None
+
+
+class StepRow(SQLModel, table=True):
+    __tablename__ = "steps"
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: str = Field(index=True, foreign_key="sessions.id")
+    index: int
+    kind: str = "act"
+    text: str = ""
+    tools: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    model: str = ""
+    started: float = 0.0
+    ended: float | None = None
+    plan_step: int | None = None
+    partial: bool = False
+
+
+class SpanRow(SQLModel, table=True):
+    __tablename__ = "spans"
+
+    span_id: str = Field(primary_key=True)
+    trace_id: str = Field(index=True)
+    parent_id: str | None = None
+    session_id: str | None = Field(default=None, index=True)
+    kind: str
+    name: str
+    start: float
+    end: float | None = None
+    status: str = "ok"
+    attributes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+
+
+class SessionNotFound(KeyError):
+    def __str__(self) -> str:
+        return f"no session {self.args[0]!r}"
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(conn: Any, _record: Any) -> None:
+            cur = conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")  # readers (the TUI, `sessions`) never block
+            cur.execute("PRAGMA synchronous=NORMAL")  # durable at each commit with WAL
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+class SessionStore:
+    """Reads and writes runs. Calls are short synchronous transactions (well under a ms on
+    SQLite), made from the event loop; the loop's own awaits dominate a step by far."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        SQLModel.metadata.create_all(self.engine)
+        # what was last written per session, so a checkpoint writes only what changed
+        self._saved_messages: dict[str, tuple[int, Message | None]] = {}
+        self._saved_steps: dict[str, int] = {}
+        self._pending_spans: list[SpanRow] = []
+
+    def close(self) -> None:
+        self.flush_spans()
+        self.engine.dispose()
+
+    # ---- writing ----------------------------------------------------------------------
+
+    def save(self, state: RunState, step: Step | None = None) -> None:
+        """Checkpoint ``state`` in one transaction."""
+        with Session(self.engine) as db:
+            row = db.get(SessionRow, state.session_id)
+            if row is None:
+                row = SessionRow(
+                    id=state.session_id,
+                    trace_id=state.trace_id,
+                    task=state.task,
+                    agent=state.agent,
+                    role=state.role,
+                    user=state.user,
+                    tenant=state.tenant,
+                    budget=state.budget.to_dict(),
+                    options=dict(state.options),
+                )
+            _update_row(row, state)
+            db.add(row)
+            db.flush()  # the session row first: messages and steps refer to it
+            self._save_messages(db, state)
+            self._save_steps(db, state)
+            for span in self._pending_spans:
+                db.merge(span)
+            self._pending_spans.clear()
+            db.commit()
+
+    def _save_messages(self, db: Session, state: RunState) -> None:
+        count, last = self._saved_messages.get(state.session_id, (0, None))
+        messages = state.messages
+        unchanged_prefix = count == 0 or (len(messages) >= count and messages[count - 1] == last)
+        if not unchanged_prefix:  # the context was compacted: rewrite it
+            db.execute(delete(MessageRow).where(col(MessageRow.session_id) == state.session_id))
+            count = 0
+        for seq in range(count, len(messages)):
+            db.add(_message_row(state.session_id, seq, messages[seq]))
+        self._saved_messages[state.session_id] = (len(messages), messages[-1] if messages else None)
+
+    def _save_steps(self, db: Session, state: RunState) -> None:
+        first = self._saved_steps.get(state.session_id, 0)
+        # the last saved step is written again: it may have been finished (or cut) since
+        for step in state.steps[max(first - 1, 0) :]:
+            existing = db.exec(
+                select(StepRow).where(
+                    StepRow.session_id == state.session_id, StepRow.index == step.index
+                )
+            ).first()
+            row = existing or StepRow(session_id=state.session_id, index=step.index)
+            row.kind, row.text, row.model = step.kind, step.text, step.model
+            row.tools = [asdict(t) for t in step.tools]
+            row.input_tokens, row.output_tokens = step.input_tokens, step.output_tokens
+            row.cost_usd, row.started, row.ended = step.cost_usd, step.started, step.ended
+            row.plan_step, row.partial = step.plan_step, step.partial
+            db.add(row)
+        self._saved_steps[state.session_id] = len(state.steps)
+
+    def add_span(self, span: Span, session_id: str | None) -> None:
+        """Buffer a span; it is written with the next checkpoint (or ``flush_spans``)."""
+        self._pending_spans.append(
+            SpanRow(
+                span_id=span.span_id,
+                trace_id=span.trace_id,
+                parent_id=span.parent_id,
+                session_id=session_id,
+                kind=span.kind,
+                name=span.name,
+                start=span.start,
+                end=span.end,
+                status=span.status,
+                attributes=json.loads(json.dumps(span.attributes, default=str)),
+            )
+        )
+
+    def flush_spans(self) -> None:
+        if not self._pending_spans:
+            return
+        with Session(self.engine) as db:
+            for span in self._pending_spans:
+                db.merge(span)
+            db.commit()
+        self._pending_spans.clear()
+
+    # ---- reading ----------------------------------------------------------------------
+
+    def get(self, session_id: str) -> SessionRow:
+        with Session(self.engine) as db:
+            row = db.get(SessionRow, session_id)
+            if row is None:
+                raise SessionNotFound(session_id)
+            return row
+
+    def load(self, session_id: str) -> RunState:
+        """The state as of the last checkpoint: what ``resume`` continues from."""
+        with Session(self.engine) as db:
+            row = db.get(SessionRow, session_id)
+            if row is None:
+                raise SessionNotFound(session_id)
+            messages = db.exec(
+                select(MessageRow)
+                .where(MessageRow.session_id == session_id)
+                .order_by(MessageRow.seq)  # type: ignore[arg-type]
+            ).all()
+            steps = db.exec(
+                select(StepRow).where(StepRow.session_id == session_id).order_by(StepRow.index)  # type: ignore[arg-type]
+            ).all()
+            state = RunState(
+                session_id=row.id,
+                trace_id=row.trace_id,
+                task=row.task,
+                agent=row.agent,
+                role=row.role,
+                user=row.user,
+                tenant=row.tenant,
+                budget=Budget(**row.budget),
+                messages=[_message(m) for m in messages],
+                steps=[_step(s) for s in steps],
+                spent=Spent(
+                    row.steps, row.input_tokens, row.output_tokens, row.cost_usd, row.seconds
+                ),
+                plan=PlanState.from_dict(row.plan) if row.plan else None,
+                answer=row.answer,
+                outcome=_outcome(row.outcome),
+                options=dict(row.options),
+            )
+        self._saved_messages[session_id] = (
+            len(state.messages),
+            state.messages[-1] if state.messages else None,
+        )
+        self._saved_steps[session_id] = len(state.steps)
+        return state
+
+    def recent(self, *, limit: int = 50, status: str | None = None) -> Sequence[SessionRow]:
+        with Session(self.engine) as db:
+            query = select(SessionRow).order_by(SessionRow.created_at.desc()).limit(limit)  # type: ignore[attr-defined]
+            if status:
+                query = query.where(SessionRow.status == status)
+            return db.exec(query).all()
+
+    def steps(self, session_id: str) -> list[Step]:
+        with Session(self.engine) as db:
+            rows = db.exec(
+                select(StepRow).where(StepRow.session_id == session_id).order_by(StepRow.index)  # type: ignore[arg-type]
+            ).all()
+            return [_step(r) for r in rows]
+
+    def spans(self, trace_id: str) -> list[SpanRow]:
+        self.flush_spans()
+        with Session(self.engine) as db:
+            return list(
+                db.exec(
+                    select(SpanRow).where(SpanRow.trace_id == trace_id).order_by(SpanRow.start)  # type: ignore[arg-type]
+                ).all()
+            )
+
+    def spent_by(
+        self,
+        *,
+        user: str | None = None,
+        tenant: str | None = None,
+        since: datetime | None = None,
+        exclude: str | None = None,
+    ) -> Spent:
+        """What a user's (or a tenant's) runs have used, for budgets that span runs."""
+        with Session(self.engine) as db:
+            query = sa_select(
+                func.coalesce(func.sum(SessionRow.steps), 0),
+                func.coalesce(func.sum(SessionRow.input_tokens), 0),
+                func.coalesce(func.sum(SessionRow.output_tokens), 0),
+                func.coalesce(func.sum(SessionRow.cost_usd), 0.0),
+                func.coalesce(func.sum(SessionRow.seconds), 0.0),
+            )
+            if user is not None:
+                query = query.where(col(SessionRow.user) == user)
+            if tenant is not None:
+                query = query.where(col(SessionRow.tenant) == tenant)
+            if since is not None:
+                query = query.where(col(SessionRow.created_at) >= since)
+            if exclude is not None:
+                query = query.where(col(SessionRow.id) != exclude)
+            s, i, o, c, sec = db.execute(query).one()
+            return Spent(int(s), int(i), int(o), float(c), float(sec))
+
+
+def _update_row(row: SessionRow, state: RunState) -> None:
+    spent = state.spent
+    row.status = state.outcome.kind.value if state.outcome else "running"
+    row.outcome = state.outcome.to_dict() if state.outcome else None
+    row.answer = state.answer
+    row.plan = state.plan.to_dict() if state.plan else None
+    row.steps, row.input_tokens, row.output_tokens = (
+        spent.steps,
+        spent.input_tokens,
+        spent.output_tokens,
+    )
+    row.cost_usd, row.seconds = spent.cost_usd, spent.seconds
+    row.updated_at = _now()
+
+
+def _message_row(session_id: str, seq: int, m: Message) -> MessageRow:
+    return MessageRow(
+        session_id=session_id,
+        seq=seq,
+        role=m.role,
+        content=m.content,
+        tool_calls=[asdict(c) for c in m.tool_calls],
+        tool_call_id=m.tool_call_id,
+        name=m.name,
+    )
+
+
+def _message(row: MessageRow) -> Message:
+    calls = tuple(ToolCall(c["id"], c["name"], c["arguments"]) for c in row.tool_calls or [])
+    return Message(row.role, row.content, calls, row.tool_call_id, row.name)  # type: ignore[arg-type]
+
+
+def _step(row: StepRow) -> Step:
+    return Step(
+        index=row.index,
+        kind=row.kind,
+        text=row.text,
+        tools=[ToolRecord(**t) for t in row.tools or []],
+        input_tokens=row.input_tokens,
+        output_tokens=row.output_tokens,
+        cost_usd=row.cost_usd,
+        model=row.model,
+        started=row.started,
+        ended=row.ended,
+        plan_step=row.plan_step,
+        partial=row.partial,
+    )
+
+
+def _outcome(data: dict[str, Any] | None) -> Outcome | None:
+    if not data:
+        return None
+    budget = data.get("budget")
+    exhaustion = (
+        Exhaustion(BudgetKind(budget["kind"]), budget["limit"], budget["used"], budget["scope"])
+        if budget
+        else None
+    )
+    return Outcome(OutcomeKind(data["kind"]), data.get("detail", ""), exhaustion)
+
+
+class StoreRecorder:
+    """The agents' ``Recorder`` backed by the session store."""
+
+    def __init__(self, store: SessionStore, session_id: str) -> None:
+        self.store = store
+        self.session_id = session_id
+
+    async def checkpoint(self, state: RunState, step: Step | None) -> None:
+        self.store.save(state, step)
+
+    async def span(self, span: Span) -> None:
+        self.store.add_span(span, self.session_id)
+
+
+def sqlite_url(path: Any) -> str:
+    return f"sqlite:///{path}"

@@ -1,0 +1,18 @@
+"""Scripted models for host tests, loadable from config (``script = "tests.host.scripts:adder"``).
+
+They decide from the request alone, so a run resumed in another process continues the same way.
+"""
+
+from __future__ import annotations
+
+from inference import ChatRequest
+from inference.backends.scripted import ScriptedCall, Turn
+
+
+def adder(request: ChatRequest) -> Turn:
+    """Add 1 to a running total with the test server's add tool, five times, then answer."""
+    results = [m.content for m in request.messages if m.role == "tool"]
+    if len(results) >= 5:
+        return Turn(f"The total is {results[-1]}.")
+    total = int(results[-1]) if results and results[-1].isdigit() else 0
+    return Turn("Adding one more.", (ScriptedCall("test__add", {"a": total, "b": 1}),))
