@@ -98,7 +98,10 @@ def _exit_code(exc: BaseException) -> int:
 def _run(fn: Callable[[], Awaitable[T]]) -> T:
     """Run an async command; expected failures become one line on stderr and an exit code."""
     try:
-        return anyio.run(fn)
+        try:
+            return anyio.run(fn)
+        except BaseExceptionGroup as group:
+            raise _single(group) from None
     except KeyboardInterrupt:
         err.print("[yellow]interrupted[/]")
         raise typer.Exit(130) from None
@@ -107,6 +110,21 @@ def _run(fn: Callable[[], Awaitable[T]]) -> T:
             raise
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(_exit_code(exc)) from None
+
+
+def _single(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The one error inside nested exception groups, or the group itself."""
+    leaves: list[BaseException] = []
+
+    def walk(exc: BaseException) -> None:
+        if isinstance(exc, BaseExceptionGroup):
+            for inner in exc.exceptions:
+                walk(inner)
+        else:
+            leaves.append(exc)
+
+    walk(group)
+    return leaves[0] if len(leaves) == 1 else group
 
 
 @app.command()

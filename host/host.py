@@ -108,7 +108,9 @@ class Host:
         for server in self.servers.values():
             server.stop()
         try:
-            await self._stack.__aexit__(exc_type, exc, tb)
+            # the caller's exception (if any) goes on by itself; handing it to the task group
+            # would only wrap it in an ExceptionGroup
+            await self._stack.__aexit__(None, None, None)
         finally:
             with anyio.CancelScope(shield=True):
                 if self.router is not None:

@@ -236,11 +236,12 @@ class ManagedServer:
 
     async def _probe(self, client: Client) -> None:
         try:
+            # ping is gone from the 2026-07-28 protocol; listing tools works with every server
             with anyio.fail_after(min(5.0, self.config.call_timeout_s)):
-                await client.send_ping()
+                await client.list_tools(cache_mode="refresh")
         except Exception as exc:
             self._note_error(f"ping failed: {_describe(exc)}")
-            self._dead.set()
+            self._mark_dead()
 
     @asynccontextmanager
     async def _connect(self) -> AsyncIterator[Client]:
@@ -281,9 +282,18 @@ class ManagedServer:
         self.errors.append((time.time(), text))
         del self.errors[:-20]
 
+    def _mark_dead(self) -> None:
+        """Declare the connection dead now: new calls wait for the reconnect instead of
+        reaching for the old client."""
+        if self._client is not None:
+            self._client = None
+            self.state = ServerState.RESTARTING
+            self._ready = anyio.Event()
+        self._dead.set()
+
     async def restart(self) -> None:
         """Drop the connection now and reconnect at once (an operator's restart)."""
-        self._dead.set()
+        self._mark_dead()
         self._restart_now.set()
 
     def stop(self) -> None:
@@ -318,7 +328,7 @@ class ManagedServer:
         except MCPError as exc:
             if exc.error.code == types.CONNECTION_CLOSED:
                 self._note_error(f"connection closed during {tool}")
-                self._dead.set()
+                self._mark_dead()
                 raise ServerUnavailable(
                     f"MCP server {self.name!r} closed the connection during the call "
                     "(it is being restarted)"
@@ -326,7 +336,7 @@ class ManagedServer:
             raise
         except (anyio.ClosedResourceError, anyio.BrokenResourceError, OSError) as exc:
             self._note_error(f"{tool}: {_describe(exc)}")
-            self._dead.set()
+            self._mark_dead()
             raise ServerUnavailable(
                 f"MCP server {self.name!r} is unreachable: {_describe(exc)}"
             ) from exc

@@ -1,4 +1,4 @@
-"""A small MCP server for the host's tests, run over stdio: ``python tests/host/mcp_test_server.py``.
+"""A small MCP server for the host tests, run over stdio (`python mcp_test_server.py`).
 
 Its tools exercise what the host must survive: slow calls, crashes, tools that appear at run
 time, a risky tool, and a counter whose reset shows that a restart happened.
