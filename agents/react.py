@@ -6,6 +6,7 @@ which is checkpointed after every completed step, so a killed run resumes where 
 
 from __future__ import annotations
 
+import json
 import time
 
 from agents.context import fit_context
@@ -28,6 +29,8 @@ async def react(
     """Run turns on ``messages`` (changed in place) until the model answers; return the answer."""
     turns = 0
     used_tool = any(m.role == "tool" for m in messages)
+    seen = _calls_made(messages)
+    force_answer = False
     while True:
         if max_turns is not None and turns >= max_turns:
             raise StepLimitReached(f"no answer after {turns} turns")
@@ -39,6 +42,8 @@ async def react(
         choice: ToolChoice = (
             "required" if ctx.config.require_tool_first and not used_tool else "auto"
         )
+        if force_answer:
+            choice, force_answer = "none", False
         request = ChatRequest(
             tuple(messages),
             tools=tuple(ctx.tools.specs()),
@@ -71,12 +76,25 @@ async def react(
         if result.tool_calls:
             messages.append(Message.assistant(result.text, tuple(result.tool_calls)))
             for call in result.tool_calls:
+                key = (call.name, normalized(call.arguments))
+                if key in seen:
+                    # a model repeating itself (small models loop): hand back the result it
+                    # already has, and make the next turn an answer
+                    record = _repeated(call, seen[key])
+                    step.tools.append(record)
+                    await ctx.emit(ToolFinished(record))
+                    messages.append(Message.tool(call.id, seen[key], call.name))
+                    force_answer = True
+                    continue
                 record = await call_tool(ctx, state, step, call)
+                seen[key] = _for_model(ctx, record)
                 used_tool = used_tool or not record.is_error
                 messages.append(Message.tool(call.id, _for_model(ctx, record), call.name))
                 if record.error_kind == "denied" and ctx.config.on_denied == "stop":
                     await end_step(ctx, state, step)
                     raise ApprovalDenied(record.result)
+            if force_answer:
+                messages.append(Message.user(f"Answer: {_question(messages)}"))
             await end_step(ctx, state, step)
             continue
 
@@ -134,6 +152,33 @@ async def call_tool(ctx: AgentContext, state: RunState, step: Step, call: ToolCa
     )
     await ctx.emit(ToolFinished(record))
     return record
+
+
+def normalized(arguments: dict[str, object]) -> str:
+    return json.dumps(arguments, sort_keys=True, separators=(",", ":"))
+
+
+def _calls_made(messages: list[Message]) -> dict[tuple[str, str], str]:
+    """Calls already in the history and their results, by (tool, arguments)."""
+    results = {m.tool_call_id: m.content for m in messages if m.role == "tool"}
+    seen: dict[tuple[str, str], str] = {}
+    for m in messages:
+        for call in m.tool_calls:
+            result = results.get(call.id)
+            if result is not None:
+                seen[(call.name, normalized(call.arguments))] = result
+    return seen
+
+
+def _question(messages: list[Message]) -> str:
+    return next((m.content for m in messages if m.role == "user"), "")
+
+
+def _repeated(call: ToolCall, result: str) -> ToolRecord:
+    note = f"repeated call not run again; its earlier result was: {result}"
+    return ToolRecord(
+        call.id, call.name, call.arguments, note, is_error=True, error_kind="repeated_call"
+    )
 
 
 def _for_model(ctx: AgentContext, record: ToolRecord) -> str:

@@ -321,6 +321,18 @@ def run(
     max_output_tokens: TokensOpt = None,
     user: Annotated[str | None, typer.Option(help="Whose budget pays (per-user limits).")] = None,
     tenant: Annotated[str | None, typer.Option(help="Tenant (per-tenant limits).")] = None,
+    tool: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--tool", "-t", help="Only tools matching this glob (repeatable), e.g. 'time__*'."
+        ),
+    ] = None,
+    require_tool: Annotated[
+        bool,
+        typer.Option(
+            "--require-tool", help="The first model turn must call a tool (small models need it)."
+        ),
+    ] = False,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -346,7 +358,10 @@ def run(
     budget = _budget(max_steps, max_cost, max_seconds, max_output_tokens)
 
     async def go() -> RunResult:
-        async with Host(_settings()) as host:
+        settings = _settings()
+        if require_tool:
+            settings.agent.require_tool_first = True
+        async with Host(settings) as host:
             return await host.run(
                 text,
                 agent=agent,
@@ -354,6 +369,7 @@ def run(
                 budget=budget,
                 user=user,
                 tenant=tenant,
+                tools=tool,
                 on_event=ProgressPrinter(err, quiet=quiet),
             )
 

@@ -141,9 +141,11 @@ class Host:
         budget: Budget | None = None,
         user: str | None = None,
         tenant: str | None = None,
+        tools: list[str] | None = None,
         on_event: Emit | None = None,
     ) -> RunResult:
-        """Run ``task`` to an outcome. ``budget`` overrides the configured per-run limits."""
+        """Run ``task`` to an outcome. ``budget`` overrides the configured per-run limits;
+        ``tools`` (globs over namespaced names) narrows the role's tools for this run."""
         if not task.strip():
             raise RunRejected("the task is empty")
         kind = agent or self.settings.agent.kind
@@ -157,6 +159,8 @@ class Host:
             tenant=tenant,
             budget=_merge(self.settings.budgets.run, budget),
         )
+        if tools:
+            state.options["tools"] = list(tools)
         return await self._run(state, on_event or ignore, resumed=False)
 
     async def resume(
@@ -179,7 +183,12 @@ class Host:
         store = self._store()
         assert self.toolbox is not None
         try:
-            tools = self.toolbox.for_run(state.session_id, role=state.role, agent=state.agent)
+            tools = self.toolbox.for_run(
+                state.session_id,
+                role=state.role,
+                agent=state.agent,
+                only=state.options.get("tools"),
+            )
         except UnknownRole as exc:
             raise RunRejected(str(exc)) from None
         effective, scopes = self._allowance(state)

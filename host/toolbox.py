@@ -118,9 +118,17 @@ class Toolbox:
         except KeyError:
             raise UnknownRole(role, ", ".join(sorted(self.roles)) or "none configured") from None
 
-    def for_run(self, session_id: str, *, role: str | None = None, agent: str = "") -> RunTools:
+    def for_run(
+        self,
+        session_id: str,
+        *,
+        role: str | None = None,
+        agent: str = "",
+        only: Sequence[str] | None = None,
+    ) -> RunTools:
+        """The tools of one run: the role's, narrowed to the ``only`` globs when given."""
         self._role(role)  # fail early on an unknown role
-        return RunTools(self, session_id, role, agent)
+        return RunTools(self, session_id, role, agent, only)
 
     async def call(
         self, entry: Entry, call: ToolCall, *, session_id: str, role: str | None, agent: str
@@ -188,17 +196,35 @@ class Toolbox:
 class RunTools:
     """The tools of one run: its role's view of the toolbox (an agents ``Toolset``)."""
 
-    def __init__(self, toolbox: Toolbox, session_id: str, role: str | None, agent: str) -> None:
+    def __init__(
+        self,
+        toolbox: Toolbox,
+        session_id: str,
+        role: str | None,
+        agent: str,
+        only: Sequence[str] | None = None,
+    ) -> None:
         self.toolbox = toolbox
         self.session_id = session_id
         self.role = role
         self.agent = agent
+        self.only = list(only) if only else None
+
+    def entries(self) -> dict[str, Entry]:
+        entries = self.toolbox.entries(self.role)
+        if self.only is None:
+            return entries
+        return {
+            name: e
+            for name, e in entries.items()
+            if any(fnmatch.fnmatchcase(name, p) for p in self.only)
+        }
 
     def specs(self) -> Sequence[ToolSpec]:
-        return [e.spec for e in self.toolbox.entries(self.role).values()]
+        return [e.spec for e in self.entries().values()]
 
     async def call(self, call: ToolCall) -> ToolResult:
-        entries = self.toolbox.entries(self.role)
+        entries = self.entries()
         entry = entries.get(call.name)
         if entry is None:
             known = ", ".join(sorted(entries)) or "none"

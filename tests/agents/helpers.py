@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from agents import AgentConfig, AgentContext, Budget, BudgetMeter, FunctionToolset, MemoryRecorder
+
+__all__ = ["CALC", "FunctionToolset", "make_ctx", "toolset"]
 from agents.events import RunEvent
 from agents.turn import ChatModel
 from inference import Price, ToolSpec

@@ -14,7 +14,7 @@ from agents.events import RunEvent, TokenDelta, ToolFinished
 from agents.tools import FunctionToolset
 from inference import ChatRequest, Price, ToolCall
 from inference.backends.scripted import ScriptedBackend, ScriptedCall, Turn
-from tests.agents.helpers import CALC, make_ctx
+from tests.agents.helpers import CALC, make_ctx, toolset
 
 pytestmark = pytest.mark.anyio
 
@@ -181,3 +181,18 @@ async def test_output_token_budget_is_never_overrun(limit: int, per_call: int) -
     # a per-call limit may cut the chatter into a (short) final answer before the budget ends
     assert result.outcome.kind in (OutcomeKind.BUDGET_EXHAUSTED, OutcomeKind.COMPLETED)
     assert result.spent.output_tokens <= limit
+
+
+async def test_a_repeated_call_is_not_run_again_and_the_model_is_asked_to_answer() -> None:
+    same = ScriptedCall("calculator", {"expression": "2+3"})
+    model = ScriptedBackend([Turn("", (same,)), Turn("", (same,)), Turn("2 + 3 = 5")])
+    tools = toolset()
+    ctx, _ = make_ctx(model, tools=tools)
+    state = RunState.new("What is 2 plus 3?")
+    result = await run_agent(ctx, state)
+    assert result.outcome.kind is OutcomeKind.COMPLETED
+    assert len(tools.calls) == 1  # the repeat was not executed
+    assert state.steps[1].tools[0].error_kind == "repeated_call"
+    last = model.requests[2]
+    assert last.tool_choice == "none"
+    assert last.messages[-1].content == "Answer: What is 2 plus 3?"

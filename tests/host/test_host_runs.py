@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
 import anyio
@@ -25,6 +26,12 @@ pytestmark = pytest.mark.anyio
 def settings(home: Path, **kw: object) -> Settings:
     kw.setdefault("servers", {"test": stdio_test_server()})
     return Settings(home=home, **kw)  # type: ignore[arg-type]
+
+
+async def eventually(condition: Callable[[], bool], within_s: float = 15.0) -> None:
+    with anyio.fail_after(within_s):
+        while not condition():  # noqa: ASYNC110 - polling state another task changes
+            await anyio.sleep(0.05)
 
 
 def call(name: str, **args: object) -> Turn:
@@ -117,9 +124,8 @@ async def test_tools_loaded_at_run_time_appear(isolated_home: Path) -> None:
         tools = host.toolbox.for_run("ses_x")
         loaded = await tools.call(ToolCall("c1", "test__load_extra", {}))
         assert loaded.content == "multiply loaded"
-        with anyio.fail_after(10):
-            while "test__multiply" not in host.toolbox.entries():
-                await anyio.sleep(0.05)
+        toolbox = host.toolbox
+        await eventually(lambda: "test__multiply" in toolbox.entries())
         product = await tools.call(ToolCall("c2", "test__multiply", {"a": 6, "b": 7}))
         assert product.content == "42"
 
@@ -182,9 +188,7 @@ async def test_cacheable_tool_results_are_reused_until_restart(isolated_home: Pa
         assert (first.cached, second.cached) == (False, True)
         assert first.content == second.content
         await host.servers["test"].restart()
-        with anyio.fail_after(15):
-            while host.servers["test"].generation < 2:
-                await anyio.sleep(0.05)
+        await eventually(lambda: host.servers["test"].generation >= 2)
         third = await tools.call(ToolCall("c", "test__pid", {}))
         assert not third.cached
         assert third.content != first.content
