@@ -529,6 +529,39 @@ def tools(
     Console().print(table)
 
 
+@app.command()
+def serve(
+    mcp: Annotated[
+        bool, typer.Option("--mcp", help="Serve the host over MCP (the only mode so far).")
+    ] = False,
+    transport: Annotated[
+        str, typer.Option(help="stdio (for IDEs and desktop apps) or http (streamable HTTP).")
+    ] = "stdio",
+    bind: Annotated[str, typer.Option("--host", help="Address for http.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port for http.")] = 8765,
+) -> None:
+    """Serve the host to MCP clients: tool run_task, resources agenthost://sessions/{id}.
+
+    Claude Desktop / VS Code: add {"command": "agenthost", "args": ["serve", "--mcp"]} to
+    their mcpServers (see docs/host.md).
+    """
+    if not mcp:
+        err.print("[red]error:[/] say what to serve: --mcp")
+        raise typer.Exit(2)
+    if transport not in ("stdio", "http"):
+        err.print(f"[red]error:[/] unknown transport {transport!r}: use stdio or http")
+        raise typer.Exit(2)
+
+    async def go() -> None:
+        from host.serve import serve as serve_mcp
+
+        await serve_mcp(
+            _settings(), "http" if transport == "http" else "stdio", bind=bind, port=port
+        )
+
+    _run(go)
+
+
 def _call(fn: Callable[[], T]) -> T:
     """``_run`` for synchronous work: the same one-line errors and exit codes."""
 

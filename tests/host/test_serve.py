@@ -1,0 +1,60 @@
+"""The host served over MCP (stdio), driven by a real MCP client as an IDE would."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from mcp import types
+from mcp.client import Client
+from mcp.client.stdio import StdioServerParameters
+
+from tests.host.test_resume import REPO, write_config
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_run_task_over_mcp_streams_progress_and_keeps_a_session_resource(
+    tmp_path: Path, isolated_home: Path
+) -> None:
+    write_config(tmp_path / "agenthost.toml")
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "host.cli", "serve", "--mcp"],
+        env={
+            "PYTHONPATH": str(REPO),
+            "AGENTHOST_HOME": str(isolated_home),
+            "PATH": os.environ.get("PATH", ""),
+        },
+        cwd=tmp_path,
+    )
+    progress: list[tuple[float, str | None]] = []
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        progress.append((value, message))
+
+    async with Client(params) as client:
+        tools = {t.name for t in (await client.list_tools()).tools}
+        assert {"run_task", "get_session"} <= tools
+        result = await client.call_tool(
+            "run_task", {"task": "count to five"}, progress_callback=on_progress
+        )
+        assert not result.is_error, result
+        summary = result.structured_content or json.loads(
+            next(c.text for c in result.content if isinstance(c, types.TextContent))
+        )
+        assert summary["outcome"]["kind"] == "completed"
+        assert summary["answer"] == "The total is 5."
+        assert summary["steps"] == 6
+        assert [p[0] for p in progress] == [1, 2, 3, 4, 5, 6]
+        assert progress[0][1] == "step 1: test__add"
+
+        resource = await client.read_resource(f"agenthost://sessions/{summary['session_id']}")
+        body = json.loads(resource.contents[0].text)  # type: ignore[union-attr]
+        assert body["session"]["status"] == "completed"
+        assert len(body["steps"]) == 6
+        listing = await client.read_resource("agenthost://sessions")
+        assert summary["session_id"] in listing.contents[0].text  # type: ignore[union-attr]
