@@ -31,10 +31,10 @@ async def test_run_task_over_mcp_streams_progress_and_keeps_a_session_resource(
         },
         cwd=tmp_path,
     )
-    progress: list[tuple[float, str | None]] = []
+    reports: list[tuple[float, str | None]] = []
 
-    async def on_progress(value: float, total: float | None, message: str | None) -> None:
-        progress.append((value, message))
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        reports.append((progress, message))
 
     async with Client(params) as client:
         tools = {t.name for t in (await client.list_tools()).tools}
@@ -49,8 +49,8 @@ async def test_run_task_over_mcp_streams_progress_and_keeps_a_session_resource(
         assert summary["outcome"]["kind"] == "completed"
         assert summary["answer"] == "The total is 5."
         assert summary["steps"] == 6
-        assert [p[0] for p in progress] == [1, 2, 3, 4, 5, 6]
-        assert progress[0][1] == "step 1: test__add"
+        assert [p[0] for p in reports] == [1, 2, 3, 4, 5, 6]
+        assert reports[0][1] == "step 1: test__add"
 
         resource = await client.read_resource(f"agenthost://sessions/{summary['session_id']}")
         body = json.loads(resource.contents[0].text)  # type: ignore[union-attr]
