@@ -4,7 +4,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-PROMPT ?= In two sentences, what does an agent runtime do?
+TASK ?= What is the current time in the Europe/Paris timezone?
 
 # llama.cpp is compiled once per machine into a wheel cache outside the repo (keyed by the
 # build flags), so fresh clones and CI reuse it. Two flags matter, both measured here:
@@ -37,9 +37,11 @@ $(VENV)/.ready: pyproject.toml constraints.txt Makefile
 	  "llama-cpp-python[server]==$(LLAMA_CPP_VERSION)" -e '.[dev]'
 	@touch $@
 
-# The main job: a streamed chat completion on the embedded CPU model (SmolLM2-135M-Instruct).
+# The main job: a headless agent run on the embedded CPU model (SmolLM2-135M-Instruct) with
+# real MCP servers. The 135M model needs its first turn to call a tool (--require-tool) and a
+# short tool list (--tool) to choose well; larger models need neither.
 run: setup
-	$(BIN)/agenthost chat "$(PROMPT)"
+	$(BIN)/agenthost run "$(TASK)" --require-tool --tool "time__get_current_time"
 
 test: setup lint typecheck unit
 

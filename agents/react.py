@@ -87,7 +87,8 @@ async def react(
                     force_answer = True
                     continue
                 record = await call_tool(ctx, state, step, call)
-                seen[key] = _for_model(ctx, record)
+                if record.error_kind not in TRANSIENT:  # a retry after those may well work
+                    seen[key] = _for_model(ctx, record)
                 used_tool = used_tool or not record.is_error
                 messages.append(Message.tool(call.id, _for_model(ctx, record), call.name))
                 if record.error_kind == "denied" and ctx.config.on_denied == "stop":
@@ -154,6 +155,10 @@ async def call_tool(ctx: AgentContext, state: RunState, step: Step, call: ToolCa
     return record
 
 
+# tool errors that say nothing about the call itself: the same call may succeed if retried
+TRANSIENT = ("server_down", "timeout")
+
+
 def normalized(arguments: dict[str, object]) -> str:
     return json.dumps(arguments, sort_keys=True, separators=(",", ":"))
 
@@ -165,7 +170,10 @@ def _calls_made(messages: list[Message]) -> dict[tuple[str, str], str]:
     for m in messages:
         for call in m.tool_calls:
             result = results.get(call.id)
-            if result is not None:
+            transient = result is not None and result.startswith(
+                tuple(f"Error ({kind})" for kind in TRANSIENT)
+            )
+            if result is not None and not transient:
                 seen[(call.name, normalized(call.arguments))] = result
     return seen
 
