@@ -7,6 +7,7 @@ time, a risky tool, and a counter whose reset shows that a restart happened.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -78,4 +79,7 @@ if __name__ == "__main__":
     marker = os.environ.get("AGENTHOST_TEST_MARKER")
     if marker:
         Path(marker).write_text(str(os.getpid()))
-    server.run("stdio")
+    if len(sys.argv) > 2 and sys.argv[1] == "--http":
+        server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
+    else:
+        server.run("stdio")

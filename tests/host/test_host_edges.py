@@ -1,0 +1,145 @@
+"""The host at its edges: streamable HTTP servers, dead servers, cancellation, CLI errors."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import anyio
+import httpx
+import pytest
+
+from agents import OutcomeKind
+from host.config import Settings
+from host.host import Host
+from host.mcp_servers import ServerConfig, ServerState
+from inference import ChatRequest
+from inference.backends.scripted import ScriptedBackend, ScriptedCall, Turn
+from tests.host.conftest import TEST_SERVER, stdio_test_server
+
+pytestmark = pytest.mark.anyio
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def http_server() -> Iterator[str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, str(TEST_SERVER), "--http", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/mcp"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=0.5)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
+async def test_streamable_http_server(isolated_home: Path, http_server: str) -> None:
+    model = ScriptedBackend([Turn("", (ScriptedCall("web__add", {"a": 20, "b": 22}),)), Turn("42")])
+    servers = {"web": ServerConfig(url=http_server, headers={"Authorization": "Bearer test"})}
+    async with Host(Settings(home=isolated_home, servers=servers), model=model) as host:
+        assert host.servers["web"].state is ServerState.UP
+        result = await host.run("add over http")
+        assert result.outcome.kind is OutcomeKind.COMPLETED
+        assert host.store is not None
+        assert host.store.steps(result.session_id)[0].tools[0].result == "42"
+
+
+async def test_a_server_that_cannot_start_does_not_stop_the_host(isolated_home: Path) -> None:
+    servers = {
+        "broken": ServerConfig(command="/nonexistent/mcp-server", start_timeout_s=2),
+        "test": stdio_test_server(),
+    }
+    model = ScriptedBackend(
+        [
+            Turn("", (ScriptedCall("broken__anything", {}),)),
+            Turn("", (ScriptedCall("test__add", {"a": 1, "b": 1}),)),
+            Turn("2"),
+        ]
+    )
+    async with Host(Settings(home=isolated_home, servers=servers), model=model) as host:
+        broken = host.servers["broken"]
+        assert broken.state is not ServerState.UP
+        assert broken.last_error
+        assert host.toolbox is not None
+        assert not any(n.startswith("broken__") for n in host.toolbox.entries())
+        result = await host.run("use what works")
+        assert result.outcome.kind is OutcomeKind.COMPLETED
+        assert host.store is not None
+        first = host.store.steps(result.session_id)[0].tools[0]
+        assert first.error_kind == "unknown_tool"
+
+
+async def test_cancelling_a_run_keeps_its_work(isolated_home: Path) -> None:
+    def slow(request: ChatRequest) -> Turn:
+        n = sum(1 for m in request.messages if m.role == "tool")
+        return Turn("thinking " * 20, (ScriptedCall("test__add", {"a": n, "b": 1}),))
+
+    model = ScriptedBackend(slow, token_delay_s=0.02)
+    settings = Settings(home=isolated_home, servers={"test": stdio_test_server()})
+    async with Host(settings, model=model) as host:
+        with anyio.move_on_after(1.5):
+            await host.run("go on forever")
+        assert host.store is not None
+        row = host.store.recent(limit=1)[0]
+        assert row.status == "cancelled"
+        assert row.steps >= 1
+        assert host.store.steps(row.id)
+
+
+def agenthost(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "host.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "x", "--role", "nobody"], "unknown role 'nobody'"),
+        (["run", "x", "--agent", "swarm"], "unknown agent 'swarm'"),
+        (["run", "   "], "nothing to do"),
+        (["resume", "ses_missing"], "no session 'ses_missing'"),
+        (["show", "ses_missing"], "no session 'ses_missing'"),
+        (["serve"], "--mcp"),
+    ],
+)
+def test_cli_errors_are_one_line(tmp_path: Path, args: list[str], message: str) -> None:
+    (tmp_path / "agenthost.toml").write_text(
+        '[inference.backends.local]\nkind = "scripted"\n[servers.time]\nenabled = false\n'
+    )
+    done = agenthost(*args, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_server_with_both_command_and_url_is_a_config_error(tmp_path: Path) -> None:
+    (tmp_path / "agenthost.toml").write_text(
+        '[servers.bad]\ncommand = "x"\nurl = "http://127.0.0.1:1/mcp"\n'
+    )
+    done = agenthost("run", "x", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "servers.bad" in done.stderr
+    assert "exactly one of 'command'" in done.stderr
