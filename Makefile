@@ -21,7 +21,12 @@ LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_OPENMP=OFF
 endif
 WHEELHOUSE ?= $(HOME)/.cache/agenthost/wheels/$(shell echo '$(LLAMA_CPP_VERSION) $(LLAMA_CMAKE_ARGS)' | sha256sum | cut -c1-12)
 
-.PHONY: setup run test lint typecheck unit bench clean
+.PHONY: setup run test lint typecheck unit bench clean node-servers
+
+# A third-party MCP server in another language (TypeScript, from npm) for the host's tests.
+# Optional: without node/npm, or offline from npm, the test that uses it is skipped.
+NODE_PREFIX := .cache/node
+EVERYTHING := @modelcontextprotocol/server-everything@2026.8.31
 
 setup: $(VENV)/.ready
 
@@ -43,7 +48,15 @@ $(VENV)/.ready: pyproject.toml constraints.txt Makefile
 run: setup
 	$(BIN)/agenthost run "$(TASK)" --require-tool --tool "time__get_current_time"
 
-test: setup lint typecheck unit
+test: setup node-servers lint typecheck unit
+
+node-servers: $(NODE_PREFIX)/.ready
+
+$(NODE_PREFIX)/.ready:
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm install --silent --no-audit --no-fund --prefix $(NODE_PREFIX) $(EVERYTHING) >/dev/null 2>&1 \
+	    && touch $@ || echo "note: could not install $(EVERYTHING) from npm; its test will be skipped"; \
+	else echo "note: npm not found; the TypeScript MCP server test will be skipped"; fi
 
 lint: setup
 	$(BIN)/ruff check .
@@ -59,4 +72,4 @@ bench: setup
 	$(BIN)/python benchmarks/inference_overhead.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .cache

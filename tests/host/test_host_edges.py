@@ -143,3 +143,28 @@ def test_a_server_with_both_command_and_url_is_a_config_error(tmp_path: Path) ->
     assert done.returncode == 2
     assert "servers.bad" in done.stderr
     assert "exactly one of 'command'" in done.stderr
+
+
+EVERYTHING = (
+    Path(__file__).resolve().parents[2] / ".cache/node/node_modules/.bin/mcp-server-everything"
+)
+
+
+@pytest.mark.skipif(not EVERYTHING.exists(), reason="make node-servers could not install it (npm)")
+async def test_a_typescript_server_from_npm(isolated_home: Path) -> None:
+    """The MCP project's reference server in TypeScript (an older protocol revision)."""
+    model = ScriptedBackend(
+        [
+            Turn("", (ScriptedCall("everything__get-sum", {"a": 2, "b": 3}),)),
+            Turn("", (ScriptedCall("everything__echo", {"message": "hello"}),)),
+            Turn("done"),
+        ]
+    )
+    servers = {"everything": ServerConfig(command=str(EVERYTHING), args=["stdio"])}
+    async with Host(Settings(home=isolated_home, servers=servers), model=model) as host:
+        result = await host.run("sum and echo")
+        assert result.outcome.kind is OutcomeKind.COMPLETED
+        assert host.store is not None
+        tools = [t for s in host.store.steps(result.session_id) for t in s.tools]
+        assert tools[0].result == "The sum of 2 and 3 is 5."
+        assert tools[1].result == "Echo: hello"
