@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
+import anyio
+import httpx
 import pytest
 from mcp import types
 from mcp.client import Client
 from mcp.client.stdio import StdioServerParameters
 
+from tests.host.test_host_edges import free_port
 from tests.host.test_resume import REPO, write_config
 
 pytestmark = pytest.mark.anyio
@@ -58,3 +62,44 @@ async def test_run_task_over_mcp_streams_progress_and_keeps_a_session_resource(
         assert len(body["steps"]) == 6
         listing = await client.read_resource("agenthost://sessions")
         assert summary["session_id"] in listing.contents[0].text  # type: ignore[union-attr]
+
+
+async def test_run_task_over_streamable_http(tmp_path: Path, isolated_home: Path) -> None:
+    write_config(tmp_path / "agenthost.toml")
+    port = free_port()
+    env = os.environ | {"PYTHONPATH": str(REPO), "AGENTHOST_HOME": str(isolated_home)}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "host.cli",
+            "serve",
+            "--mcp",
+            "--transport",
+            "http",
+            "--port",
+            str(port),
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/mcp"
+        with anyio.fail_after(30):
+            while True:
+                try:
+                    async with httpx.AsyncClient() as http:
+                        await http.get(url, timeout=0.5)
+                    break
+                except httpx.HTTPError:
+                    await anyio.sleep(0.1)
+        async with Client(url) as client:
+            result = await client.call_tool("run_task", {"task": "count to five"})
+            assert not result.is_error, result
+            text = next(c.text for c in result.content if isinstance(c, types.TextContent))
+            assert json.loads(text)["answer"] == "The total is 5."
+    finally:
+        proc.terminate()
+        proc.wait(10)
