@@ -68,7 +68,7 @@ async def test_run_task_over_streamable_http(tmp_path: Path, isolated_home: Path
     write_config(tmp_path / "agenthost.toml")
     port = free_port()
     env = os.environ | {"PYTHONPATH": str(REPO), "AGENTHOST_HOME": str(isolated_home)}
-    proc = subprocess.Popen(
+    proc = await anyio.open_process(
         [
             sys.executable,
             "-m",
@@ -83,7 +83,7 @@ async def test_run_task_over_streamable_http(tmp_path: Path, isolated_home: Path
         cwd=tmp_path,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
     )
     try:
         url = f"http://127.0.0.1:{port}/mcp"
@@ -102,4 +102,5 @@ async def test_run_task_over_streamable_http(tmp_path: Path, isolated_home: Path
             assert json.loads(text)["answer"] == "The total is 5."
     finally:
         proc.terminate()
-        proc.wait(10)
+        with anyio.fail_after(10):
+            await proc.wait()
