@@ -252,9 +252,7 @@ class SessionStore:
                 .where(MessageRow.session_id == session_id)
                 .order_by(MessageRow.seq)  # type: ignore[arg-type]
             ).all()
-            steps = db.exec(
-                select(StepRow).where(StepRow.session_id == session_id).order_by(StepRow.index)  # type: ignore[arg-type]
-            ).all()
+            steps = _step_rows(db, session_id)
             state = RunState(
                 session_id=row.id,
                 trace_id=row.trace_id,
@@ -290,10 +288,7 @@ class SessionStore:
 
     def steps(self, session_id: str) -> list[Step]:
         with Session(self.engine) as db:
-            rows = db.exec(
-                select(StepRow).where(StepRow.session_id == session_id).order_by(StepRow.index)  # type: ignore[arg-type]
-            ).all()
-            return [_step(r) for r in rows]
+            return [_step(r) for r in _step_rows(db, session_id)]
 
     def spans(self, trace_id: str) -> list[SpanRow]:
         self.flush_spans()
@@ -331,6 +326,11 @@ class SessionStore:
                 query = query.where(col(SessionRow.id) != exclude)
             s, i, o, c, sec = db.execute(query).one()
             return Spent(int(s), int(i), int(o), float(c), float(sec))
+
+
+def _step_rows(db: Session, session_id: str) -> Sequence[StepRow]:
+    query = select(StepRow).where(StepRow.session_id == session_id)
+    return db.exec(query.order_by(col(StepRow.index))).all()
 
 
 def _update_row(row: SessionRow, state: RunState) -> None:

@@ -9,17 +9,10 @@ from agents import AgentConfig, AgentContext, Budget, BudgetMeter, FunctionTools
 __all__ = ["CALC", "FunctionToolset", "make_ctx", "toolset"]
 from agents.events import RunEvent
 from agents.turn import ChatModel
-from inference import Price, ToolSpec
+from inference import Price
+from tests.inference.sample_tools import CALCULATOR
 
-CALC = ToolSpec(
-    "calculator",
-    "Evaluate an arithmetic expression.",
-    {
-        "type": "object",
-        "properties": {"expression": {"type": "string", "maxLength": 40}},
-        "required": ["expression"],
-    },
-)
+CALC = CALCULATOR
 
 
 def calculator(expression: str) -> str:
