@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -17,6 +19,7 @@ from rich.table import Table
 
 from agents.budget import Budget
 from agents.state import RunResult
+from approvals import ApprovalStore, Decision, NotPending
 from host.config import Settings, find_config_file, load_settings
 from host.errors import AgentHostError
 from host.host import Host, RunRejected
@@ -33,7 +36,7 @@ from inference import (
     build_router,
 )
 from inference.errors import BackendError, ConfigError
-from memory.sessions import SessionNotFound, SessionStore
+from memory.sessions import SessionNotFound, SessionStore, make_engine
 
 app = typer.Typer(
     name="agenthost",
@@ -560,6 +563,102 @@ def serve(
         )
 
     _run(go)
+
+
+approvals_app = typer.Typer(
+    help="Risky tool calls waiting for a decision: list them, approve, deny, audit.",
+    no_args_is_help=True,
+)
+app.add_typer(approvals_app, name="approvals")
+
+
+def _approval_store() -> ApprovalStore:
+    settings = _call(_settings)
+    return ApprovalStore(make_engine(settings.db_url))
+
+
+@approvals_app.command("list")
+def approvals_list(
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Decided ones too (newest first).")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Pending approval requests (or all recent ones)."""
+    store = _approval_store()
+    rows = store.recent() if show_all else store.pending()
+    if as_json:
+        print(json.dumps([r.model_dump(mode="json") for r in rows], indent=2))
+        return
+    table = Table("id", "status", "tool", "risk", "session", "arguments", "waiting")
+    now = time.time()
+    for r in rows:
+        waited = f"{now - r.created_at:.0f}s" if r.status == "pending" else r.decided_by or ""
+        table.add_row(
+            r.id, r.status, r.tool, r.risk, r.session_id, json.dumps(r.arguments)[:60], waited
+        )
+    Console().print(table)
+    if not rows:
+        err.print("[dim]nothing pending[/]" if not show_all else "[dim]no approvals yet[/]")
+
+
+def _decide(approval_id: str, decision: Decision) -> None:
+    try:
+        row = _approval_store().decide(approval_id, decision)
+    except NotPending as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    err.print(f"{row.id}: {row.status} by {row.decided_by}")
+
+
+@approvals_app.command("approve")
+def approvals_approve(
+    approval_id: Annotated[str, typer.Argument(help="Request id (see `approvals list`).")],
+    reason: Annotated[str, typer.Option(help="Why (goes into the audit log).")] = "",
+    args: Annotated[
+        str | None, typer.Option("--args", help="Run with these JSON arguments instead.")
+    ] = None,
+    by: Annotated[str, typer.Option(help="Who decides.")] = os.environ.get("USER", "cli"),
+) -> None:
+    """Approve a pending request, optionally with edited arguments."""
+    edited = None
+    if args is not None:
+        try:
+            edited = json.loads(args)
+        except json.JSONDecodeError as exc:
+            err.print(f"[red]error:[/] --args is not JSON: {exc}")
+            raise typer.Exit(2) from None
+        if not isinstance(edited, dict):
+            err.print("[red]error:[/] --args must be a JSON object")
+            raise typer.Exit(2)
+    if edited is None:
+        _decide(approval_id, Decision("approve", by, reason))
+    else:
+        _decide(approval_id, Decision("edit", by, reason, edited))
+
+
+@approvals_app.command("deny")
+def approvals_deny(
+    approval_id: Annotated[str, typer.Argument(help="Request id.")],
+    reason: Annotated[str, typer.Option(help="Why (the agent is told).")] = "",
+    by: Annotated[str, typer.Option(help="Who decides.")] = os.environ.get("USER", "cli"),
+) -> None:
+    """Deny a pending request."""
+    _decide(approval_id, Decision("deny", by, reason))
+
+
+@approvals_app.command("audit")
+def approvals_audit(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the entries as JSON.")] = False,
+) -> None:
+    """Verify the append-only audit log's hash chain (exit 1 when it was tampered with)."""
+    store = _approval_store()
+    if as_json:
+        print(json.dumps([a.model_dump(mode="json") for a in store.audit()], indent=2))
+    ok, detail = store.verify()
+    err.print(f"[green]ok[/] {detail}" if ok else f"[red]tampered:[/] {detail}")
+    if not ok:
+        raise typer.Exit(1)
 
 
 def _call(fn: Callable[[], T]) -> T:

@@ -26,7 +26,7 @@ from pydantic_settings import (
 
 from agents.budget import Budget
 from agents.config import AgentConfig
-from host.approvals import ApprovalsConfig
+from approvals import ApprovalsConfig
 from host.errors import ConfigFileError
 from host.mcp_servers import ServerConfig, ToolPolicy
 from host.toolbox import RoleConfig

@@ -27,9 +27,9 @@ from agents.events import Emit, ignore
 from agents.runner import AGENT_KINDS, run_agent
 from agents.state import OutcomeKind, RunResult, RunState
 from agents.turn import AgentContext, ChatModel
-from host.approvals import ApprovalGate, PolicyGate
+from approvals import ApprovalGate, ApprovalStore, Asker, PolicyError, PolicyGate
 from host.config import Limits, Settings, load_settings
-from host.errors import AgentHostError
+from host.errors import AgentHostError, ConfigFileError
 from host.mcp_servers import ManagedServer
 from host.toolbox import Toolbox, UnknownRole
 from inference.accounting import FREE, Price, PriceTable
@@ -61,6 +61,7 @@ class Host:
         self.router: Router | None = None
         self.servers: dict[str, ManagedServer] = {}
         self.toolbox: Toolbox | None = None
+        self.approvals: ApprovalStore | None = None
         self._tg: TaskGroup | None = None
         self._stack = AsyncExitStack()
         self._prices = PriceTable(models=settings.inference.prices)
@@ -79,7 +80,14 @@ class Host:
         s = self.settings
         s.ensure_home()
         self.store = SessionStore(s.db_url)
-        gate = self._gate_override or PolicyGate(s.approvals.policy(), self.store.engine)
+        try:
+            policy = s.approvals.policy()
+        except PolicyError as exc:
+            raise ConfigFileError(str(exc)) from None
+        self.approvals = ApprovalStore(self.store.engine)
+        gate = self._gate_override or PolicyGate(
+            policy, self.approvals, timeout_s=s.approvals.timeout_s
+        )
         if self._model_override is None:
             self.router = build_router(s.inference, s.logs_dir)
         self._stack = AsyncExitStack()
@@ -143,6 +151,7 @@ class Host:
         tenant: str | None = None,
         tools: list[str] | None = None,
         on_event: Emit | None = None,
+        asker: Asker | None = None,
     ) -> RunResult:
         """Run ``task`` to an outcome. ``budget`` overrides the configured per-run limits;
         ``tools`` (globs over namespaced names) narrows the role's tools for this run."""
@@ -161,7 +170,7 @@ class Host:
         )
         if tools:
             state.options["tools"] = list(tools)
-        return await self._run(state, on_event or ignore, resumed=False)
+        return await self._run(state, on_event or ignore, resumed=False, asker=asker)
 
     async def resume(
         self, session_id: str, *, budget: Budget | None = None, on_event: Emit | None = None
@@ -179,7 +188,9 @@ class Host:
         state.answer = ""
         return await self._run(state, on_event or ignore, resumed=True)
 
-    async def _run(self, state: RunState, emit: Emit, *, resumed: bool) -> RunResult:
+    async def _run(
+        self, state: RunState, emit: Emit, *, resumed: bool, asker: Asker | None = None
+    ) -> RunResult:
         store = self._store()
         assert self.toolbox is not None
         try:
@@ -188,6 +199,7 @@ class Host:
                 role=state.role,
                 agent=state.agent,
                 only=state.options.get("tools"),
+                asker=asker,
             )
         except UnknownRole as exc:
             raise RunRejected(str(exc)) from None

@@ -16,7 +16,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import anyio
 from anyio.abc import TaskStatus
@@ -29,10 +29,9 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.shared.exceptions import MCPError
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-log = logging.getLogger("agenthost.mcp")
+from approvals.types import Risk
 
-Risk = Literal["low", "medium", "high", "critical"]
-RISK_ORDER: dict[str, int] = {"low": 0, "medium": 1, "high": 2, "critical": 3}
+log = logging.getLogger("agenthost.mcp")
 
 
 class ToolPolicy(BaseModel):

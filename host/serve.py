@@ -11,24 +11,56 @@ and ``agenthost://sessions/{session_id}`` (one run: steps, tool calls, outcome).
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict
 from typing import Any, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
+from pydantic import BaseModel, Field
 
 from agents.budget import Budget
-from agents.events import RunEvent, StepFinished, ToolFinished
+from agents.events import RunEvent, StepFinished
+from approvals import ApprovalRequest, Decision
 from host.config import Settings
 from host.host import Host
 from memory.sessions import SessionNotFound
+
+log = logging.getLogger("agenthost.serve")
 
 INSTRUCTIONS = (
     "agenthost runs agents with tools from its own MCP servers, under budgets. Use run_task "
     "for a task that needs several tool calls; read agenthost://sessions/{id} for the details "
     "of a run."
 )
+
+
+class ApprovalAnswer(BaseModel):
+    approve: bool = Field(description="Let the agent make this call?")
+    reason: str = Field("", description="Why (kept in the audit log)")
+
+
+class ElicitingAsker:
+    """Asks the MCP client that started the run (its user) to approve a risky call."""
+
+    def __init__(self, ctx: Context[Host]) -> None:
+        self.ctx = ctx
+
+    async def ask(self, request: ApprovalRequest) -> Decision | None:
+        message = (
+            f"The agent wants to call {request.tool} (risk: {request.risk}) with "
+            f"{json.dumps(request.arguments)[:500]}. Approve?"
+        )
+        try:
+            answer = await self.ctx.elicit(message, ApprovalAnswer)
+        except Exception as exc:  # no elicitation here: leave it to the other approvers
+            log.warning("elicitation unavailable (%s); waiting for another approver", exc)
+            return None
+        if answer.action == "accept":
+            data = answer.data
+            return Decision("approve" if data.approve else "deny", "mcp-client", data.reason)
+        return Decision("deny", "mcp-client", f"the user chose {answer.action}")
 
 
 def build_server(settings: Settings) -> MCPServer[Host]:
@@ -64,11 +96,16 @@ def build_server(settings: Settings) -> MCPServer[Host]:
                 await ctx.report_progress(
                     event.spent.steps, total, f"step {event.step.index}: {tools}"
                 )
-            elif isinstance(event, ToolFinished) and event.record.is_error:
-                await ctx.info(f"{event.record.name}: {event.record.error_kind}")
 
         budget = Budget(max_steps=max_steps, max_cost_usd=max_cost_usd, max_seconds=max_seconds)
-        result = await host.run(task, agent=agent, role=role, budget=budget, on_event=progress)
+        result = await host.run(
+            task,
+            agent=agent,
+            role=role,
+            budget=budget,
+            on_event=progress,
+            asker=ElicitingAsker(ctx),
+        )
         return result.to_dict()
 
     @server.tool()

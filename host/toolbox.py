@@ -22,12 +22,11 @@ from mcp.shared.exceptions import MCPError
 from pydantic import BaseModel, ConfigDict, Field
 
 from agents.tools import ToolResult
-from host.approvals import ApprovalGate, ApprovalRequest, ApprovalsConfig
+from approvals import ApprovalGate, ApprovalRequest, ApprovalsConfig, Asker, Risk
 from host.cache import ToolResultCache
 from host.mcp_servers import (
     ManagedServer,
     RemoteTool,
-    Risk,
     ServerUnavailable,
     ToolPolicy,
     ToolTimeout,
@@ -125,13 +124,22 @@ class Toolbox:
         role: str | None = None,
         agent: str = "",
         only: Sequence[str] | None = None,
+        asker: Asker | None = None,
     ) -> RunTools:
-        """The tools of one run: the role's, narrowed to the ``only`` globs when given."""
+        """The tools of one run: the role's, narrowed to the ``only`` globs when given.
+        ``asker`` is whom the approval gate may ask directly (the run's MCP client)."""
         self._role(role)  # fail early on an unknown role
-        return RunTools(self, session_id, role, agent, only)
+        return RunTools(self, session_id, role, agent, only, asker)
 
     async def call(
-        self, entry: Entry, call: ToolCall, *, session_id: str, role: str | None, agent: str
+        self,
+        entry: Entry,
+        call: ToolCall,
+        *,
+        session_id: str,
+        role: str | None,
+        agent: str,
+        asker: Asker | None = None,
     ) -> ToolResult:
         arguments = call.arguments
         edited: dict[str, Any] | None = None
@@ -145,7 +153,7 @@ class Toolbox:
                 agent=agent,
                 summary=f"{entry.name}({json.dumps(arguments)[:200]})",
             )
-            decision = await self.gate.decide(request)
+            decision = await self.gate.decide(request, asker)
             if not decision.approved:
                 return ToolResult.error(
                     "denied", f"approval denied by {decision.by}: {decision.reason}"
@@ -203,8 +211,10 @@ class RunTools:
         role: str | None,
         agent: str,
         only: Sequence[str] | None = None,
+        asker: Asker | None = None,
     ) -> None:
         self.toolbox = toolbox
+        self.asker = asker
         self.session_id = session_id
         self.role = role
         self.agent = agent
@@ -233,7 +243,12 @@ class RunTools:
                 f"tool {call.name!r} is not available to this run now (available: {known})",
             )
         return await self.toolbox.call(
-            entry, call, session_id=self.session_id, role=self.role, agent=self.agent
+            entry,
+            call,
+            session_id=self.session_id,
+            role=self.role,
+            agent=self.agent,
+            asker=self.asker,
         )
 
 

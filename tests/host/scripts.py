@@ -16,3 +16,12 @@ def adder(request: ChatRequest) -> Turn:
         return Turn(f"The total is {results[-1]}.")
     total = int(results[-1]) if results and results[-1].isdigit() else 0
     return Turn("Adding one more.", (ScriptedCall("test__add", {"a": total, "b": 1}),))
+
+
+def deleter(request: ChatRequest) -> Turn:
+    """Delete the file named at the end of the task, then report."""
+    task = next(m.content for m in request.messages if m.role == "user")
+    results = [m.content for m in request.messages if m.role == "tool"]
+    if not results:
+        return Turn("", (ScriptedCall("test__delete_file", {"path": task.split()[-1]}),))
+    return Turn(f"Result: {results[-1]}")

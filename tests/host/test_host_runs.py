@@ -11,7 +11,7 @@ import anyio
 import pytest
 
 from agents import Budget, BudgetKind, OutcomeKind
-from host.approvals import ApprovalsConfig, PolicyRule
+from approvals import ApprovalsConfig, PolicyRule
 from host.config import BudgetsConfig, Limits, Settings
 from host.host import Host, RunRejected
 from host.mcp_servers import ServerState, ToolPolicy
@@ -170,12 +170,13 @@ async def test_risky_tool_is_denied_by_default_and_allowed_by_rule(
         allowed = await host.run("delete scratch")
         assert allowed.outcome.kind is OutcomeKind.COMPLETED
         assert not other.exists()
-        gate = host.toolbox.gate if host.toolbox else None
-        decisions = [(r.tool, d.action, d.by) for r, d in gate.decisions]  # type: ignore[union-attr]
-        assert decisions == [
-            ("test__delete_file", "deny", "policy"),
-            ("test__delete_file", "approve", "policy"),
+        assert host.approvals is not None
+        recorded = [(r.tool, r.status, r.decided_by) for r in reversed(host.approvals.recent())]
+        assert recorded == [
+            ("test__delete_file", "denied", "policy"),
+            ("test__delete_file", "approved", "policy"),
         ]
+        assert host.approvals.verify()[0]
 
 
 async def test_cacheable_tool_results_are_reused_until_restart(isolated_home: Path) -> None:

@@ -12,9 +12,10 @@ import anyio
 import httpx
 import pytest
 from mcp import types
-from mcp.client import Client
+from mcp.client import Client, ClientRequestContext
 from mcp.client.stdio import StdioServerParameters
 
+from tests.host.conftest import TEST_SERVER
 from tests.host.test_host_edges import free_port
 from tests.host.test_resume import REPO, write_config
 
@@ -104,3 +105,63 @@ async def test_run_task_over_streamable_http(tmp_path: Path, isolated_home: Path
         proc.terminate()
         with anyio.fail_after(10):
             await proc.wait()
+
+
+@pytest.mark.parametrize("approve", [True, False])
+async def test_risky_calls_are_confirmed_by_the_mcp_client(
+    tmp_path: Path, isolated_home: Path, approve: bool
+) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("x")
+    (tmp_path / "agenthost.toml").write_text(
+        f"""
+[inference.backends.local]
+kind = "scripted"
+script = "tests.host.scripts:deleter"
+
+[servers.test]
+command = "{sys.executable}"
+args = ["{TEST_SERVER}"]
+[servers.test.tools.delete_file]
+risk = "critical"
+
+[approvals]
+default = "ask"
+timeout_s = 30
+"""
+    )
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "host.cli", "serve", "--mcp"],
+        env={
+            "PYTHONPATH": str(REPO),
+            "AGENTHOST_HOME": str(isolated_home),
+            "PATH": os.environ.get("PATH", ""),
+        },
+        cwd=tmp_path,
+    )
+    questions: list[str] = []
+
+    async def confirm(
+        context: ClientRequestContext, params: types.ElicitRequestParams
+    ) -> types.ElicitResult:
+        questions.append(params.message)
+        return types.ElicitResult(
+            action="accept", content={"approve": approve, "reason": "checked by hand"}
+        )
+
+    # elicitation needs a back-channel: handshake-era sessions (what desktop apps and IDEs
+    # speak today) have one; 2026-07-28 single-exchange calls fall back to the other approvers
+    async with Client(params, mode="legacy", elicitation_callback=confirm) as client:
+        result = await client.call_tool("run_task", {"task": f"delete {victim}"})
+        text = next(c.text for c in result.content if isinstance(c, types.TextContent))
+        summary = json.loads(text)
+    assert "test__delete_file" in questions[0]
+    assert str(victim) in questions[0]
+    if approve:
+        assert summary["outcome"]["kind"] == "completed"
+        assert not victim.exists()
+    else:
+        assert summary["outcome"]["kind"] == "denied"
+        assert "mcp-client" in summary["outcome"]["detail"]
+        assert victim.exists()
