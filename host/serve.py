@@ -18,6 +18,7 @@ from dataclasses import asdict
 from typing import Any, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from agents.budget import Budget
@@ -133,7 +134,7 @@ def _session(host: Host, session_id: str) -> dict[str, Any]:
     try:
         row = host.store.get(session_id)
     except SessionNotFound as exc:
-        raise ValueError(str(exc)) from None
+        raise ToolError(str(exc)) from None
     return {
         "session": row.model_dump(mode="json"),
         "steps": [asdict(s) for s in host.store.steps(session_id)],

@@ -1,1 +1,1 @@
-"""Domain MCP servers (rag, memory, sandbox, approvals), each runnable alone. Not built yet."""
+"""Domain MCP servers (rag, memory, sandbox, approvals), each runnable alone: `python -m mcp_servers.<name>`."""

@@ -1,0 +1,1 @@
+"""The approvals MCP server: decide pending approval requests from any MCP client."""

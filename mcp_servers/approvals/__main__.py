@@ -1,0 +1,3 @@
+from mcp_servers.approvals.server import main
+
+main()
