@@ -1,1 +1,4 @@
-"""Domain MCP servers (rag, memory, sandbox, approvals), each runnable alone: `python -m mcp_servers.<name>`."""
+"""Domain MCP servers (rag, memory, sandbox, approvals), each runnable alone.
+
+Run one with `python -m mcp_servers.<name>`.
+"""
