@@ -55,7 +55,13 @@ async def run_agent(ctx: AgentContext, state: RunState, *, resumed: bool = False
         outcome = Outcome(OutcomeKind.ERROR, f"{type(exc).__name__}: {exc}")
     except anyio.get_cancelled_exc_class():
         with anyio.CancelScope(shield=True):
-            await _finish(ctx, state, run_span, "", Outcome(OutcomeKind.CANCELLED, "interrupted; `agenthost resume` continues it"))
+            await _finish(
+                ctx,
+                state,
+                run_span,
+                "",
+                Outcome(OutcomeKind.CANCELLED, "interrupted; `agenthost resume` continues it"),
+            )
         raise
     return await _finish(ctx, state, run_span, answer, outcome, cited)
 
