@@ -160,6 +160,8 @@ async def synthesize(
         f"[{i + 1}] {plan.steps[i].goal}: {r}" for i, r in sorted(plan.results.items())
     )
     failed = "\n".join(f"[{i + 1}] failed: {why}" for i, why in sorted(plan.failed.items()))
+    if len(plan.results) == 1 and not plan.failed and len(plan.steps) == 1:
+        return plan.results[0], (1,)  # one step: its result is the answer, no model call
     step = await begin_step(ctx, state)
     step.kind = "synthesize"
     request = ChatRequest(

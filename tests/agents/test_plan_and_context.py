@@ -73,7 +73,14 @@ async def test_replan_after_a_step_fails() -> None:
     plans = iter(
         [
             json.dumps({"steps": [{"goal": "impossible thing", "tools": []}]}),
-            json.dumps({"steps": [{"goal": "easy thing", "tools": []}]}),
+            json.dumps(
+                {
+                    "steps": [
+                        {"goal": "easy thing", "tools": []},
+                        {"goal": "another easy thing", "tools": []},
+                    ]
+                }
+            ),
         ]
     )
 
@@ -100,7 +107,9 @@ async def test_replan_after_a_step_fails() -> None:
     assert state.plan.replans == 1
     assert state.plan.steps[0].goal == "easy thing"
     assert any(isinstance(e, PlanUpdated) and e.replanned for e in events)
-    assert "Sources: step 1" in result.answer  # uncited answers get their sources appended
+    # an answer that cites nothing gets its sources appended
+    assert result.answer == "Done the easy way.\n\nSources: step 1, step 2"
+    assert result.cited_steps == (1, 2)
 
 
 async def test_a_planner_that_cannot_plan_falls_back_to_one_step() -> None:
@@ -118,6 +127,8 @@ async def test_a_planner_that_cannot_plan_falls_back_to_one_step() -> None:
     assert state.plan is not None
     assert [s.goal for s in state.plan.steps] == ["just do it"]
     assert "planner failed twice" in state.steps[0].text
+    # one step: its result is the answer, without a synthesis call
+    assert (result.answer, result.cited_steps) == ("step result", (1,))
 
 
 async def test_long_history_is_compacted_not_failed() -> None:
