@@ -11,6 +11,7 @@ schema, because a grammar built from a large schema may be relaxed by the server
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import uuid
@@ -75,7 +76,11 @@ def validate_call(
             cid,
         )
     try:
-        jsonschema.validate(args, by_name[name].parameters)
+        error = jsonschema.exceptions.best_match(
+            _validator(by_name[name].parameters).iter_errors(args)
+        )
+        if error is not None:
+            raise error
     except jsonschema.ValidationError as exc:
         where = "/".join(str(p) for p in exc.absolute_path) or "(root)"
         return ToolCallError("invalid_arguments", f"{where}: {exc.message}", raw, name, cid)
@@ -88,6 +93,20 @@ def validate_call(
             cid,
         )
     return ToolCall(cid, name, args)
+
+
+def _validator(schema: dict[str, Any]) -> Any:
+    """A checked, compiled validator per schema: checking a schema costs far more than using
+    it, and an agent validates the same few schemas on every call."""
+    return _compiled(json.dumps(schema, sort_keys=True))
+
+
+@functools.lru_cache(maxsize=512)
+def _compiled(schema_json: str) -> Any:
+    schema = json.loads(schema_json)
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)  # raises SchemaError, reported as invalid_arguments
+    return cls(schema)
 
 
 # ---- constrained JSON mode -------------------------------------------------------------

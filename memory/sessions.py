@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Column, event, func
+from sqlalchemy import JSON, Column, Connection, event, func, insert, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Field, Session, SQLModel, col, create_engine, delete, select
@@ -143,7 +143,8 @@ class SessionStore:
         # what was last written per session, so a checkpoint writes only what changed
         self._saved_messages: dict[str, tuple[int, Message | None]] = {}
         self._saved_steps: dict[str, int] = {}
-        self._pending_spans: list[SpanRow] = []
+        self._pending_spans: list[dict[str, Any]] = []
+        self._known: set[str] = set()  # sessions whose row exists
 
     def close(self) -> None:
         self.flush_spans()
@@ -152,84 +153,89 @@ class SessionStore:
     # ---- writing ----------------------------------------------------------------------
 
     def save(self, state: RunState, step: Step | None = None) -> None:
-        """Checkpoint ``state`` in one transaction."""
-        with Session(self.engine) as db:
-            row = db.get(SessionRow, state.session_id)
-            if row is None:
-                row = SessionRow(
-                    id=state.session_id,
-                    trace_id=state.trace_id,
-                    task=state.task,
-                    agent=state.agent,
-                    role=state.role,
-                    user=state.user,
-                    tenant=state.tenant,
-                    budget=state.budget.to_dict(),
-                    options=dict(state.options),
-                )
-            _update_row(row, state)
-            db.add(row)
-            db.flush()  # the session row first: messages and steps refer to it
-            self._save_messages(db, state)
-            self._save_steps(db, state)
-            for span in self._pending_spans:
-                db.merge(span)
-            self._pending_spans.clear()
-            db.commit()
+        """Checkpoint ``state`` in one transaction. SQLAlchemy Core, not the ORM: this runs
+        after every step, and only what changed since the last checkpoint is written."""
+        sid = state.session_id
+        with self.engine.begin() as conn:
+            values = _session_values(state)
+            if sid not in self._known:
+                exists = conn.execute(sa_select(SESSIONS.c.id).where(SESSIONS.c.id == sid)).first()
+                self._known.add(sid)
+                if exists is None:
+                    conn.execute(
+                        insert(SESSIONS).values(
+                            id=sid,
+                            trace_id=state.trace_id,
+                            task=state.task,
+                            agent=state.agent,
+                            role=state.role,
+                            user=state.user,
+                            tenant=state.tenant,
+                            budget=state.budget.to_dict(),
+                            options=dict(state.options),
+                            created_at=_now(),
+                            **values,
+                        )
+                    )
+                    values = {}
+            if values:
+                conn.execute(update(SESSIONS).where(SESSIONS.c.id == sid).values(**values))
+            self._save_messages(conn, state)
+            self._save_steps(conn, state)
+            if self._pending_spans:
+                conn.execute(insert(SPANS), self._pending_spans)
+                self._pending_spans.clear()
 
-    def _save_messages(self, db: Session, state: RunState) -> None:
+    def _save_messages(self, conn: Connection, state: RunState) -> None:
         count, last = self._saved_messages.get(state.session_id, (0, None))
         messages = state.messages
         unchanged_prefix = count == 0 or (len(messages) >= count and messages[count - 1] == last)
         if not unchanged_prefix:  # the context was compacted: rewrite it
-            db.execute(delete(MessageRow).where(col(MessageRow.session_id) == state.session_id))
+            conn.execute(delete(MESSAGES).where(MESSAGES.c.session_id == state.session_id))
             count = 0
-        for seq in range(count, len(messages)):
-            db.add(_message_row(state.session_id, seq, messages[seq]))
+        rows = [
+            _message_values(state.session_id, seq, messages[seq])
+            for seq in range(count, len(messages))
+        ]
+        if rows:
+            conn.execute(insert(MESSAGES), rows)
         self._saved_messages[state.session_id] = (len(messages), messages[-1] if messages else None)
 
-    def _save_steps(self, db: Session, state: RunState) -> None:
+    def _save_steps(self, conn: Connection, state: RunState) -> None:
         first = self._saved_steps.get(state.session_id, 0)
         # the last saved step is written again: it may have been finished (or cut) since
-        for step in state.steps[max(first - 1, 0) :]:
-            existing = db.exec(
-                select(StepRow).where(
-                    StepRow.session_id == state.session_id, StepRow.index == step.index
+        changed = state.steps[max(first - 1, 0) :]
+        if changed:
+            conn.execute(
+                delete(STEPS).where(
+                    STEPS.c.session_id == state.session_id, STEPS.c.index >= changed[0].index
                 )
-            ).first()
-            row = existing or StepRow(session_id=state.session_id, index=step.index)
-            row.kind, row.text, row.model = step.kind, step.text, step.model
-            row.tools = [asdict(t) for t in step.tools]
-            row.input_tokens, row.output_tokens = step.input_tokens, step.output_tokens
-            row.cost_usd, row.started, row.ended = step.cost_usd, step.started, step.ended
-            row.plan_step, row.partial = step.plan_step, step.partial
-            db.add(row)
+            )
+            conn.execute(insert(STEPS), [_step_values(state.session_id, s) for s in changed])
         self._saved_steps[state.session_id] = len(state.steps)
 
     def add_span(self, span: Span, session_id: str | None) -> None:
         """Buffer a span; it is written with the next checkpoint (or ``flush_spans``)."""
         self._pending_spans.append(
-            SpanRow(
-                span_id=span.span_id,
-                trace_id=span.trace_id,
-                parent_id=span.parent_id,
-                session_id=session_id,
-                kind=span.kind,
-                name=span.name,
-                start=span.start,
-                end=span.end,
-                status=span.status,
-                attributes=json.loads(json.dumps(span.attributes, default=str)),
-            )
+            {
+                "span_id": span.span_id,
+                "trace_id": span.trace_id,
+                "parent_id": span.parent_id,
+                "session_id": session_id,
+                "kind": span.kind,
+                "name": span.name,
+                "start": span.start,
+                "end": span.end,
+                "status": span.status,
+                "attributes": json.loads(json.dumps(span.attributes, default=str)),
+            }
         )
 
     def flush_spans(self) -> None:
         if not self._pending_spans:
             return
-        with Session(self.engine) as db:
-            for span in self._pending_spans:
-                db.merge(span)
-            db.commit()
+        with self.engine.begin() as conn:
+            conn.execute(insert(SPANS), self._pending_spans)
         self._pending_spans.clear()
 
     # ---- reading ----------------------------------------------------------------------
@@ -328,36 +334,61 @@ class SessionStore:
             return Spent(int(s), int(i), int(o), float(c), float(sec))
 
 
+SESSIONS = SessionRow.__table__  # type: ignore[attr-defined]
+MESSAGES = MessageRow.__table__  # type: ignore[attr-defined]
+STEPS = StepRow.__table__  # type: ignore[attr-defined]
+SPANS = SpanRow.__table__  # type: ignore[attr-defined]
+
+
+def _session_values(state: RunState) -> dict[str, Any]:
+    spent = state.spent
+    return {
+        "status": state.outcome.kind.value if state.outcome else "running",
+        "outcome": state.outcome.to_dict() if state.outcome else None,
+        "answer": state.answer,
+        "plan": state.plan.to_dict() if state.plan else None,
+        "steps": spent.steps,
+        "input_tokens": spent.input_tokens,
+        "output_tokens": spent.output_tokens,
+        "cost_usd": spent.cost_usd,
+        "seconds": spent.seconds,
+        "updated_at": _now(),
+    }
+
+
+def _message_values(session_id: str, seq: int, m: Message) -> dict[str, Any]:
+    return {
+        "session_id": session_id,
+        "seq": seq,
+        "role": m.role,
+        "content": m.content,
+        "tool_calls": [asdict(c) for c in m.tool_calls],
+        "tool_call_id": m.tool_call_id,
+        "name": m.name,
+    }
+
+
+def _step_values(session_id: str, step: Step) -> dict[str, Any]:
+    return {
+        "session_id": session_id,
+        "index": step.index,
+        "kind": step.kind,
+        "text": step.text,
+        "tools": [asdict(t) for t in step.tools],
+        "input_tokens": step.input_tokens,
+        "output_tokens": step.output_tokens,
+        "cost_usd": step.cost_usd,
+        "model": step.model,
+        "started": step.started,
+        "ended": step.ended,
+        "plan_step": step.plan_step,
+        "partial": step.partial,
+    }
+
+
 def _step_rows(db: Session, session_id: str) -> Sequence[StepRow]:
     query = select(StepRow).where(StepRow.session_id == session_id)
     return db.exec(query.order_by(col(StepRow.index))).all()
-
-
-def _update_row(row: SessionRow, state: RunState) -> None:
-    spent = state.spent
-    row.status = state.outcome.kind.value if state.outcome else "running"
-    row.outcome = state.outcome.to_dict() if state.outcome else None
-    row.answer = state.answer
-    row.plan = state.plan.to_dict() if state.plan else None
-    row.steps, row.input_tokens, row.output_tokens = (
-        spent.steps,
-        spent.input_tokens,
-        spent.output_tokens,
-    )
-    row.cost_usd, row.seconds = spent.cost_usd, spent.seconds
-    row.updated_at = _now()
-
-
-def _message_row(session_id: str, seq: int, m: Message) -> MessageRow:
-    return MessageRow(
-        session_id=session_id,
-        seq=seq,
-        role=m.role,
-        content=m.content,
-        tool_calls=[asdict(c) for c in m.tool_calls],
-        tool_call_id=m.tool_call_id,
-        name=m.name,
-    )
 
 
 def _message(row: MessageRow) -> Message:
