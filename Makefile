@@ -21,7 +21,7 @@ LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_OPENMP=OFF
 endif
 WHEELHOUSE ?= $(HOME)/.cache/agenthost/wheels/$(shell echo '$(LLAMA_CPP_VERSION) $(LLAMA_CMAKE_ARGS)' | sha256sum | cut -c1-12)
 
-.PHONY: setup run test lint typecheck unit bench clean node-servers
+.PHONY: setup run test lint typecheck unit bench bench-peers clean node-servers
 
 # A third-party MCP server in another language (TypeScript, from npm) for the host's tests.
 # Optional: without node/npm, or offline from npm, the test that uses it is skipped.
@@ -68,8 +68,19 @@ typecheck: setup
 unit: setup
 	$(BIN)/pytest
 
-bench: setup
+bench: setup bench-peers
 	$(BIN)/python benchmarks/inference_overhead.py
+	$(BIN)/python benchmarks/host_overhead.py
+
+# The agent frameworks host_overhead.py compares against, in their own venv: they pin an older
+# mcp than ours, and none of them is a dependency of agenthost.
+PEERS := "pydantic-ai-slim[mcp]==2.68.0" "openai-agents==0.24.0" "langgraph==1.2.24" "langchain-mcp-adapters==0.3.2"
+bench-peers: .venv-bench/.ready
+
+.venv-bench/.ready: Makefile
+	@test -x .venv-bench/bin/python || $(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/pip install -q $(PEERS)
+	@touch $@
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .cache
+	rm -rf $(VENV) .venv-bench .mypy_cache .ruff_cache .pytest_cache .cache

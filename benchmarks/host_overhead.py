@@ -100,7 +100,10 @@ async def agenthost_run(calls: int, home: Path) -> tuple[float, int]:
         start = time.perf_counter()
         result = await host.run("add", budget=Budget(max_steps=calls + 5))
         elapsed = (time.perf_counter() - start) * 1000
+        assert host.store is not None
+        last = host.store.steps(result.session_id)[-2].tools[-1].result
     assert result.outcome.ok, result.outcome
+    assert last == str(calls), last  # the loop really ran the tool every time
     return elapsed, result.steps
 
 
@@ -130,6 +133,8 @@ def peer_run(name: str, calls: int) -> dict[str, Any]:
         tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
         return {"name": name, "error": " | ".join(tail)}
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    if result["last_result"] != str(calls):  # the loop really ran the tool every time
+        return {"name": name, "error": f"last tool result {result['last_result']!r}"}
     return result
 
 

@@ -91,13 +91,24 @@ class Toolbox:
         self.gate = gate
         self.approvals = approvals
         self.cache = cache or ToolResultCache()
+        self._entries: dict[str | None, tuple[tuple[int, ...], dict[str, Entry]]] = {}
         self._config_hash = {
             name: hashlib.sha256(s.config.model_dump_json().encode()).hexdigest()[:16]
             for name, s in servers.items()
         }
 
     def entries(self, role: str | None = None) -> dict[str, Entry]:
-        """The tools ``role`` may use now (only servers that are up list any)."""
+        """The tools ``role`` may use now (only servers that are up list any). Cached until a
+        server's tool list changes (a reconnect or list_changed replaces the list)."""
+        version = tuple(id(s.tools) for s in self.servers.values())
+        cached = self._entries.get(role)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        entries = self._build_entries(role)
+        self._entries[role] = (version, entries)
+        return entries
+
+    def _build_entries(self, role: str | None) -> dict[str, Entry]:
         rule = self._role(role)
         out: dict[str, Entry] = {}
         for server in self.servers.values():

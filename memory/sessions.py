@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Column, Connection, event, func, insert, update
+from sqlalchemy import JSON, Column, Connection, bindparam, event, func, insert, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Field, Session, SQLModel, col, create_engine, delete, select
@@ -179,11 +179,11 @@ class SessionStore:
                     )
                     values = {}
             if values:
-                conn.execute(update(SESSIONS).where(SESSIONS.c.id == sid).values(**values))
+                conn.execute(UPDATE_SESSION, {"sid": sid, **values})
             self._save_messages(conn, state)
             self._save_steps(conn, state)
             if self._pending_spans:
-                conn.execute(insert(SPANS), self._pending_spans)
+                conn.execute(INSERT_SPANS, self._pending_spans)
                 self._pending_spans.clear()
 
     def _save_messages(self, conn: Connection, state: RunState) -> None:
@@ -191,14 +191,14 @@ class SessionStore:
         messages = state.messages
         unchanged_prefix = count == 0 or (len(messages) >= count and messages[count - 1] == last)
         if not unchanged_prefix:  # the context was compacted: rewrite it
-            conn.execute(delete(MESSAGES).where(MESSAGES.c.session_id == state.session_id))
+            conn.execute(DELETE_MESSAGES, {"sid": state.session_id})
             count = 0
         rows = [
             _message_values(state.session_id, seq, messages[seq])
             for seq in range(count, len(messages))
         ]
         if rows:
-            conn.execute(insert(MESSAGES), rows)
+            conn.execute(INSERT_MESSAGES, rows)
         self._saved_messages[state.session_id] = (len(messages), messages[-1] if messages else None)
 
     def _save_steps(self, conn: Connection, state: RunState) -> None:
@@ -206,12 +206,8 @@ class SessionStore:
         # the last saved step is written again: it may have been finished (or cut) since
         changed = state.steps[max(first - 1, 0) :]
         if changed:
-            conn.execute(
-                delete(STEPS).where(
-                    STEPS.c.session_id == state.session_id, STEPS.c.index >= changed[0].index
-                )
-            )
-            conn.execute(insert(STEPS), [_step_values(state.session_id, s) for s in changed])
+            conn.execute(DELETE_STEPS, {"sid": state.session_id, "first": changed[0].index})
+            conn.execute(INSERT_STEPS, [_step_values(state.session_id, s) for s in changed])
         self._saved_steps[state.session_id] = len(state.steps)
 
     def add_span(self, span: Span, session_id: str | None) -> None:
@@ -235,7 +231,7 @@ class SessionStore:
         if not self._pending_spans:
             return
         with self.engine.begin() as conn:
-            conn.execute(insert(SPANS), self._pending_spans)
+            conn.execute(INSERT_SPANS, self._pending_spans)
         self._pending_spans.clear()
 
     # ---- reading ----------------------------------------------------------------------
@@ -338,6 +334,33 @@ SESSIONS = SessionRow.__table__  # type: ignore[attr-defined]
 MESSAGES = MessageRow.__table__  # type: ignore[attr-defined]
 STEPS = StepRow.__table__  # type: ignore[attr-defined]
 SPANS = SpanRow.__table__  # type: ignore[attr-defined]
+
+# built once: a checkpoint runs after every step, and building statements costs more than
+# running them on SQLite
+_UPDATABLE = (
+    "status",
+    "outcome",
+    "answer",
+    "plan",
+    "steps",
+    "input_tokens",
+    "output_tokens",
+    "cost_usd",
+    "seconds",
+    "updated_at",
+)
+UPDATE_SESSION = (
+    update(SESSIONS)
+    .where(SESSIONS.c.id == bindparam("sid"))
+    .values({name: bindparam(name) for name in _UPDATABLE})
+)
+DELETE_MESSAGES = delete(MESSAGES).where(MESSAGES.c.session_id == bindparam("sid"))
+DELETE_STEPS = delete(STEPS).where(
+    STEPS.c.session_id == bindparam("sid"), STEPS.c.index >= bindparam("first")
+)
+INSERT_MESSAGES = insert(MESSAGES)
+INSERT_STEPS = insert(STEPS)
+INSERT_SPANS = insert(SPANS)
 
 
 def _session_values(state: RunState) -> dict[str, Any]:
