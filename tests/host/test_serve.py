@@ -22,20 +22,25 @@ from tests.host.test_resume import REPO, write_config
 pytestmark = pytest.mark.anyio
 
 
-async def test_run_task_over_mcp_streams_progress_and_keeps_a_session_resource(
-    tmp_path: Path, isolated_home: Path
-) -> None:
-    write_config(tmp_path / "agenthost.toml")
-    params = StdioServerParameters(
+def serve_stdio(workdir: Path, home: Path) -> StdioServerParameters:
+    """`agenthost serve --mcp` in ``workdir`` (where its agenthost.toml is)."""
+    return StdioServerParameters(
         command=sys.executable,
         args=["-m", "host.cli", "serve", "--mcp"],
         env={
             "PYTHONPATH": str(REPO),
-            "AGENTHOST_HOME": str(isolated_home),
+            "AGENTHOST_HOME": str(home),
             "PATH": os.environ.get("PATH", ""),
         },
-        cwd=tmp_path,
+        cwd=workdir,
     )
+
+
+async def test_run_task_over_mcp_streams_progress_and_keeps_a_session_resource(
+    tmp_path: Path, isolated_home: Path
+) -> None:
+    write_config(tmp_path / "agenthost.toml")
+    params = serve_stdio(tmp_path, isolated_home)
     reports: list[tuple[float, str | None]] = []
 
     async def on_progress(progress: float, total: float | None, message: str | None) -> None:
@@ -130,16 +135,7 @@ default = "ask"
 timeout_s = 30
 """
     )
-    params = StdioServerParameters(
-        command=sys.executable,
-        args=["-m", "host.cli", "serve", "--mcp"],
-        env={
-            "PYTHONPATH": str(REPO),
-            "AGENTHOST_HOME": str(isolated_home),
-            "PATH": os.environ.get("PATH", ""),
-        },
-        cwd=tmp_path,
-    )
+    params = serve_stdio(tmp_path, isolated_home)
     questions: list[str] = []
 
     async def confirm(
