@@ -31,14 +31,9 @@ from host.errors import ConfigFileError
 from host.mcp_servers import ServerConfig, ToolPolicy
 from host.toolbox import RoleConfig
 from inference.config import InferenceConfig
+from memory.sessions import default_home
 
 _CONFIG_FILE: ContextVar[Path | None] = ContextVar("agenthost_config_file", default=None)
-
-
-def default_home() -> Path:
-    xdg = os.environ.get("XDG_DATA_HOME")
-    base = Path(xdg) if xdg else Path.home() / ".local" / "share"
-    return base / "agenthost"
 
 
 class Limits(BaseModel):

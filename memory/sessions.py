@@ -8,6 +8,7 @@ killed mid-run loses at most the step in flight, and ``load`` rebuilds the state
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -111,6 +112,23 @@ class SpanRow(SQLModel, table=True):
 class SessionNotFound(KeyError):
     def __str__(self) -> str:
         return f"no session {self.args[0]!r}"
+
+
+def default_home() -> Path:
+    """``$AGENTHOST_HOME``, else the XDG data directory (the host's settings say the same)."""
+    env = os.environ.get("AGENTHOST_HOME")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_DATA_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".local" / "share") / "agenthost"
+
+
+def default_db_url() -> str:
+    """For processes started without the host's settings (the MCP servers): the host's
+    database, from ``$AGENTHOST_DATABASE_URL`` or SQLite under the home directory."""
+    return (
+        os.environ.get("AGENTHOST_DATABASE_URL") or f"sqlite:///{default_home() / 'agenthost.db'}"
+    )
 
 
 def make_engine(url: str) -> Engine:

@@ -12,23 +12,13 @@ not by a tool argument: the audit log records who holds this server, not what a 
 from __future__ import annotations
 
 import argparse
-import os
-from pathlib import Path
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
 from approvals import ApprovalRow, ApprovalStore, Decision, NotPending
-from memory.sessions import make_engine
-
-
-def default_db_url() -> str:
-    url = os.environ.get("AGENTHOST_DATABASE_URL")
-    if url:
-        return url
-    home = os.environ.get("AGENTHOST_HOME") or str(Path.home() / ".local/share/agenthost")
-    return f"sqlite:///{Path(home).expanduser() / 'agenthost.db'}"
+from memory.sessions import default_db_url, make_engine
 
 
 def _view(row: ApprovalRow) -> dict[str, Any]:

@@ -19,15 +19,6 @@ from memory.sessions import SessionNotFound, SessionStore
 from tests.host.conftest import stdio_test_server
 
 
-@pytest.fixture(scope="module")
-def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    pgserver = pytest.importorskip("pgserver")
-    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
-    uri = server.get_uri()  # postgresql://postgres:@/postgres?host=/tmp/...
-    yield uri.replace("postgresql://", "postgresql+psycopg://", 1)
-    server.cleanup()
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SessionStore]:
     if request.param == "sqlite":

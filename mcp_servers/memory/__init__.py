@@ -1,0 +1,1 @@
+"""The memory MCP server: durable notes with keyword and semantic recall."""

@@ -1,0 +1,3 @@
+from mcp_servers.memory.server import main
+
+main()

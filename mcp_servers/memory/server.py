@@ -1,0 +1,141 @@
+"""Memory over MCP: remember, recall (by keyword and by meaning), forget, list notes, and
+summarise a session into a note. A thin layer over ``memory.notes`` and ``memory.compaction``.
+
+    python -m mcp_servers.memory --tenant acme --user alice          # stdio
+    python -m mcp_servers.memory --transport http --port 8767
+
+Whose memory it is comes from the command line (or ``AGENTHOST_TENANT`` / ``AGENTHOST_USER``),
+set by whoever starts the server (the host does, per tenant and user), never from a tool
+argument a model controls. The database is the host's (``--db``, ``$AGENTHOST_DATABASE_URL``,
+or SQLite under ``$AGENTHOST_HOME``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from typing import Any, Literal
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+
+from inference.config import InferenceConfig
+from inference.registry import build_router
+from memory.compaction import ChatModel
+from memory.compaction import summarize_session as summarize_stored_session
+from memory.notes import Embedder, NotesStore, Scope
+from memory.sessions import SessionNotFound, SessionStore, default_db_url, default_home, make_engine
+
+log = logging.getLogger("agenthost.memory")
+
+
+def build_server(
+    notes: NotesStore,
+    scope: Scope,
+    *,
+    sessions: SessionStore | None = None,
+    model: ChatModel | None = None,
+) -> MCPServer:
+    server: MCPServer = MCPServer(
+        "agenthost-memory",
+        instructions=(
+            "Long-term memory. remember facts worth keeping; recall them later by meaning or "
+            "keyword before asking the user again."
+        ),
+    )
+
+    @server.tool()
+    def remember(
+        text: str, key: str | None = None, tags: list[str] | None = None
+    ) -> dict[str, Any]:
+        """Store a note (same key: replaced). Returns the note with its id and key."""
+        try:
+            return notes.remember(scope, text, key=key, tags=tags).to_dict()
+        except ValueError as exc:
+            raise ToolError(str(exc)) from None
+
+    @server.tool()
+    def recall(
+        query: str,
+        k: int = 5,
+        mode: Literal["hybrid", "semantic", "keyword"] = "hybrid",
+        tags: list[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """The notes that best match the query, best first, with scores."""
+        if notes.embedder is None and mode == "semantic":
+            raise ToolError("semantic recall is off on this server (no embedding model)")
+        effective = "keyword" if notes.embedder is None else mode
+        hits = notes.recall(scope, query, k=max(1, min(k, 50)), mode=effective, tags=tags or ())
+        return [n.to_dict() for n in hits]
+
+    @server.tool()
+    def forget(key: str) -> dict[str, Any]:
+        """Delete a note by key or id."""
+        return {"forgotten": notes.forget(scope, key), "key": key}
+
+    @server.tool()
+    def list_notes(tags: list[str] | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """Notes, newest first (only those with all ``tags``, if given)."""
+        return [n.to_dict() for n in notes.list_notes(scope, tags=tags or (), limit=limit)]
+
+    @server.tool()
+    async def summarize_session(session_id: str) -> dict[str, Any]:
+        """Summarise an agenthost session's turns into a note (summary, facts, open questions,
+        and the ids of the turns it replaces)."""
+        if sessions is None or model is None:
+            raise ToolError("summaries need the session store and a model; this server has none")
+        try:
+            note = await summarize_stored_session(sessions, notes, model, session_id, scope)
+        except (SessionNotFound, PermissionError) as exc:
+            raise ToolError(str(exc)) from None
+        return note.to_dict()
+
+    @server.resource("memory://notes", mime_type="application/json")
+    def all_notes() -> list[dict[str, Any]]:
+        """Every note of this tenant and user."""
+        return [n.to_dict() for n in notes.list_notes(scope, limit=1000)]
+
+    return server
+
+
+def load_embedder(choice: str) -> Embedder | None:
+    """The RAG server's embedder (same model, same code), or None for keyword-only memory."""
+    if choice == "none":
+        return None
+    try:
+        from rag.config import EmbeddingConfig  # type: ignore[import-not-found,unused-ignore]
+        from rag.embedding import SentenceTransformerEmbedder  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        if choice == "minilm":
+            raise
+        log.warning("no embedding model available: recall is keyword-only")
+        return None
+    embedder: Embedder = SentenceTransformerEmbedder(EmbeddingConfig())
+    return embedder
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m mcp_servers.memory",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--transport", choices=["stdio", "http"], default="stdio")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8767)
+    parser.add_argument("--db", default=None, help="SQLAlchemy URL of the agenthost database")
+    parser.add_argument("--tenant", default=os.environ.get("AGENTHOST_TENANT", "default"))
+    parser.add_argument("--user", default=os.environ.get("AGENTHOST_USER", ""))
+    parser.add_argument("--embedder", choices=["auto", "minilm", "none"], default="auto")
+    parser.add_argument("--no-model", action="store_true", help="no summaries (no model load)")
+    args = parser.parse_args(argv)
+    engine = make_engine(args.db or default_db_url())
+    notes = NotesStore(engine, load_embedder(args.embedder))
+    sessions = SessionStore(engine.url.render_as_string(hide_password=False))
+    model = None if args.no_model else build_router(InferenceConfig(), default_home() / "logs")
+    server = build_server(notes, Scope(args.tenant, args.user), sessions=sessions, model=model)
+    if args.transport == "stdio":
+        server.run("stdio")
+    else:
+        server.run("streamable-http", host=args.host, port=args.port)
