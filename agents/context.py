@@ -72,7 +72,7 @@ async def fit_context(
                 kept_ids
             )
         messages = [*head, Message.user(summary), *tail]
-        await ctx.emit(Compacted(len(middle), len(summary)))
+        await ctx.emit(Compacted(len(middle), summary, tuple(kept_ids)))
     limit = 2000
     while estimate_tokens(messages) > budget and limit >= 100:
         messages = [_shorten(m, limit) for m in messages]

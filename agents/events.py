@@ -55,7 +55,8 @@ class PlanUpdated:
 @dataclass(frozen=True)
 class Compacted:
     dropped_messages: int
-    summary_chars: int
+    summary: str
+    kept_ids: tuple[str, ...] = ()  # tool results moved out of the prompt (in the session store)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ import anyio
 from anyio.abc import TaskGroup
 
 from agents.budget import Budget, BudgetKind, BudgetMeter, remaining
-from agents.events import Emit, ignore
+from agents.events import Compacted, Emit, RunEvent, ignore
 from agents.runner import AGENT_KINDS, run_agent
 from agents.state import OutcomeKind, RunResult, RunState
 from agents.turn import AgentContext, ChatModel
@@ -35,6 +35,7 @@ from host.toolbox import Toolbox, UnknownRole
 from inference.accounting import FREE, Price, PriceTable
 from inference.registry import build_router
 from inference.router import Router
+from memory.notes import NotesStore, Scope
 from memory.sessions import SessionNotFound, SessionStore, StoreRecorder
 
 log = logging.getLogger("agenthost.host")
@@ -62,6 +63,7 @@ class Host:
         self.servers: dict[str, ManagedServer] = {}
         self.toolbox: Toolbox | None = None
         self.approvals: ApprovalStore | None = None
+        self.notes: NotesStore | None = None
         self._tg: TaskGroup | None = None
         self._stack = AsyncExitStack()
         self._prices = PriceTable(models=settings.inference.prices)
@@ -85,6 +87,7 @@ class Host:
         except PolicyError as exc:
             raise ConfigFileError(str(exc)) from None
         self.approvals = ApprovalStore(self.store.engine)
+        self.notes = NotesStore(self.store.engine)
         gate = self._gate_override or PolicyGate(
             policy, self.approvals, timeout_s=s.approvals.timeout_s
         )
@@ -209,11 +212,30 @@ class Host:
             tools=tools,
             meter=BudgetMeter(effective, state.spent, scopes=scopes),
             recorder=StoreRecorder(store, state.session_id),
-            emit=emit,
+            emit=self._keep_compactions(state, emit),
             config=self.settings.agent,
             price_of=self._price_of,
         )
         return await run_agent(ctx, state, resumed=resumed)
+
+    def _keep_compactions(self, state: RunState, emit: Emit) -> Emit:
+        """Compaction summaries also become notes in the run's memory scope, so what a long
+        run learned outlives its context window (and its session)."""
+
+        async def forward(event: RunEvent) -> None:
+            if isinstance(event, Compacted) and self.notes is not None:
+                count = state.options.get("compactions", 0) + 1
+                state.options["compactions"] = count
+                self.notes.remember(
+                    Scope(state.tenant or "default", state.user or ""),
+                    event.summary,
+                    key=f"session:{state.session_id}:compaction:{count}",
+                    tags=("compaction",),
+                    source_session=state.session_id,
+                )
+            await emit(event)
+
+        return forward
 
     def _allowance(self, state: RunState) -> tuple[Budget, dict[BudgetKind, str]]:
         """The run's budget tightened by its user's and tenant's remaining allowances."""

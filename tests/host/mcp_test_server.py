@@ -70,6 +70,12 @@ async def load_extra(ctx: Context) -> str:
 
 
 @server.tool()
+def blob(n: int) -> str:
+    """``n`` characters of filler (a large tool result)."""
+    return f"blob {n}: " + "x" * n
+
+
+@server.tool()
 def pid() -> str:
     """The server's process id."""
     return str(os.getpid())

@@ -10,7 +10,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from agents import Budget, BudgetKind, OutcomeKind
+from agents import AgentConfig, Budget, BudgetKind, OutcomeKind
 from approvals import ApprovalsConfig, PolicyRule
 from host.config import BudgetsConfig, Limits, Settings
 from host.host import Host, RunRejected
@@ -18,6 +18,7 @@ from host.mcp_servers import ServerState, ToolPolicy
 from host.toolbox import RoleConfig
 from inference import ChatRequest, ToolCall
 from inference.backends.scripted import ScriptedBackend, ScriptedCall, Turn
+from memory.notes import Scope
 from tests.host.conftest import stdio_test_server
 
 pytestmark = pytest.mark.anyio
@@ -213,3 +214,28 @@ async def test_user_budget_spans_runs(isolated_home: Path) -> None:
         assert second.steps == 2  # 5 allowed in the month, 3 used by the first run
         bob = await host.run("bob's loop", user="bob", budget=Budget(max_steps=4))
         assert bob.steps == 4
+
+
+async def test_compaction_summaries_are_kept_as_memory_notes(isolated_home: Path) -> None:
+    def script(request: ChatRequest) -> Turn:
+        if request.messages[0].content == "You write terse working notes.":
+            return Turn("- fetched three blobs")
+        done = sum(1 for m in request.messages if m.role == "tool")
+        compacted = any("compacted" in m.content for m in request.messages)
+        if compacted or done >= 4:
+            return Turn("done")
+        return call("test__blob", n=3000 + done)
+
+    cfg = settings(
+        isolated_home,
+        agent=AgentConfig(context_tokens=2048, keep_recent_messages=2, max_tokens_per_call=64),
+    )
+    async with Host(cfg, model=ScriptedBackend(script)) as host:
+        result = await host.run("fetch blobs", user="alice", tenant="acme")
+        assert result.outcome.kind is OutcomeKind.COMPLETED
+        assert host.notes is not None
+        notes = host.notes.list_notes(Scope("acme", "alice"), tags=["compaction"])
+        assert [n.key for n in notes] == [f"session:{result.session_id}:compaction:1"]
+        assert "fetched three blobs" in notes[0].text
+        assert notes[0].source_session == result.session_id
+        assert host.notes.list_notes(Scope("acme", "bob")) == []

@@ -42,14 +42,18 @@ async def test_remember_recall_forget_and_summarize(tmp_path: Path) -> None:
         assert set(tools) >= {"remember", "recall", "forget", "list_notes", "summarize_session"}
         for tool in tools.values():  # whose memory it is never comes from the model
             assert not {"tenant", "user"} & set(tool.input_schema.get("properties", {}))
-        note = payload(await alice.call_tool(
-            "remember", {"text": "Staging runs on port 5433.", "key": "staging", "tags": ["infra"]}
-        ))
+        note = payload(
+            await alice.call_tool(
+                "remember",
+                {"text": "Staging runs on port 5433.", "key": "staging", "tags": ["infra"]},
+            )
+        )
         assert note["key"] == "staging"
         hits = payload(await alice.call_tool("recall", {"query": "staging port"}))
         assert hits[0]["key"] == "staging"
-        summary = payload(await alice.call_tool("summarize_session",
-                                                {"session_id": state.session_id}))
+        summary = payload(
+            await alice.call_tool("summarize_session", {"session_id": state.session_id})
+        )
         assert summary["key"] == f"session:{state.session_id}:summary"
         assert summary["text"].strip()
         assert "compacted:" in summary["text"]
