@@ -186,7 +186,7 @@ def _weak(config: SandboxConfig, scratch: Path, caps: Capabilities) -> LocalSand
 
 @contextmanager
 def _memfd(data: bytes | None) -> Iterator[int]:
-    fd = os.memfd_create("agenthost-seccomp", 0)  # inheritable: bwrap reads it
+    fd = os.memfd_create("agenthost-seccomp")  # close-on-exec; pass_fds hands it to bwrap
     try:
         os.write(fd, data or b"")
         os.lseek(fd, 0, os.SEEK_SET)
@@ -259,13 +259,13 @@ async def _execute(
                 killed_for = LimitHit.OUTPUT
             elif deadline.cancelled_caught:
                 killed_for = LimitHit.WALL_TIME
-            await _stop(process)
+            await _stop(process, isolation)
             # Everything in the namespace is gone, so the pipes close; in weak mode a
             # daemon may still hold them, so stop reading after a moment.
             tg.cancel_scope.deadline = anyio.current_time() + _DRAIN_S
     finally:
         with anyio.CancelScope(shield=True):
-            await _stop(process)
+            await _stop(process, isolation)
             await process.aclose()
     duration = time.monotonic() - start
     code = process.returncode
@@ -293,7 +293,7 @@ async def _event_then_cancel(event: anyio.Event, scope: anyio.CancelScope) -> No
     scope.cancel()
 
 
-async def _stop(process: Process) -> None:
+async def _stop(process: Process, isolation: Isolation) -> None:
     """Kill the run: its namespace's init (which takes the namespace with it) and its group."""
     if process.returncode is None:
         inits = await anyio.to_thread.run_sync(processes.children_of, process.pid)
@@ -303,8 +303,9 @@ async def _stop(process: Process) -> None:
         await process.wait()
         if not await anyio.to_thread.run_sync(processes.wait_gone, inits):
             logger.error("sandbox processes %s outlived their run", inits)
-    else:
-        # The main process is gone; take any stragglers in its group with it (weak mode).
+    elif isolation == "weak":
+        # No PID namespace took the code's children with it: kill what is left of its group
+        # (a child that called setsid() escapes this; see docs/sandbox.md).
         processes.kill_group(process.pid)
 
 
