@@ -191,7 +191,7 @@ def unshare_argv(
     as_root: bool,
     root_mount: Path,
 ) -> list[str]:
-    """util-linux unshare + a setup script doing what bubblewrap does (no seccomp)."""
+    """util-linux unshare + a setup script doing what bubblewrap does."""
     quoted = " ".join(_sh_quote(str(p)) for p in layout.ro_paths)
     runtime = " ".join(name for name, _ in _runtime_binds())
     script = (

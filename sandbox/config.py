@@ -56,7 +56,7 @@ class SandboxConfig(BaseModel):
         description="extra host paths shown read-only at the same place (e.g. a Python prefix "
         "outside /usr)",
     )
-    seccomp: bool = Field(True, description="add a seccomp filter where supported (bubblewrap)")
+    seccomp: bool = Field(True, description="add a seccomp deny-list (x86-64 only)")
     sandbox_uid: int = Field(
         65534, ge=1, description="when agenthost runs as root, code runs as this host uid"
     )

@@ -56,7 +56,8 @@ class LocalSandbox:
         self.workspaces = Workspaces(
             scratch, owner=owner, max_transfer_bytes=config.max_transfer_bytes
         )
-        self._filter = seccomp.deny_filter() if mode == "bwrap" and capabilities.seccomp else None
+        strong = mode in ("bwrap", "unshare")
+        self._filter = seccomp.deny_filter() if strong and capabilities.seccomp else None
 
     @property
     def seccomp(self) -> bool:
@@ -135,6 +136,8 @@ class LocalSandbox:
         assert caps.unshare
         root = program.parent.parent / "root"
         root.mkdir()
+        if self._filter:
+            inner = [*seccomp.launcher_argv(caps.python, self._filter), *inner]
         argv = unshare_argv(
             caps.unshare, layout, inner, drop=drop, as_root=caps.as_root, root_mount=root
         )

@@ -54,7 +54,7 @@ class Capabilities:
                 f"bwrap: {'works' if self.bwrap and not self.bwrap_error else self.bwrap_error}",
                 "unshare: "
                 + ("works" if self.unshare and not self.unshare_error else str(self.unshare_error)),
-                f"seccomp: {'yes (bwrap only)' if self.seccomp else 'no'}",
+                f"seccomp: {'yes' if self.seccomp else 'no'}",
                 f"running as root: {'yes' if self.as_root else 'no'}",
             ]
         )

@@ -1,4 +1,5 @@
-"""A seccomp deny-list, assembled as classic BPF for bubblewrap's ``--seccomp FD``.
+"""A seccomp deny-list, assembled as classic BPF: for bubblewrap's ``--seccomp FD``, and
+installed by a tiny launcher (``launcher_argv``) under unshare, which has no such option.
 
 The namespaces already take away the network and the host's files; this filter closes the
 kernel interfaces that sandboxed code has no use for and that are the usual ways out of a
@@ -136,3 +137,24 @@ def deny_filter() -> bytes:
     prog.append(_insn(_RET_K, _RET_ERRNO | errno.EPERM))
     prog.append(_insn(_RET_K, _RET_ALLOW))
     return b"".join(prog)
+
+
+# Runs inside the sandbox, after setpriv set no_new_privs: install the filter (argv[1], hex),
+# then exec the code (argv[2:]). prctl(PR_SET_SECCOMP=22, SECCOMP_MODE_FILTER=2, &sock_fprog).
+_LAUNCHER = """
+import ctypes, os, sys
+code = bytes.fromhex(sys.argv[1])
+class Prog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_char_p)]
+buf = ctypes.create_string_buffer(code, len(code))
+prog = Prog(len(code) // 8, ctypes.cast(buf, ctypes.c_char_p))
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.prctl(22, 2, ctypes.byref(prog), 0, 0) != 0:
+    sys.exit("sandbox: could not install the seccomp filter: " + os.strerror(ctypes.get_errno()))
+os.execv(sys.argv[2], sys.argv[2:])
+"""
+
+
+def launcher_argv(python: str, program: bytes) -> list[str]:
+    """A command prefix that installs ``program`` and then execs the rest of the command."""
+    return [python, "-I", "-S", "-c", _LAUNCHER, program.hex()]
