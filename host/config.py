@@ -32,6 +32,7 @@ from host.mcp_servers import ServerConfig, ToolPolicy
 from host.toolbox import RoleConfig
 from inference.config import InferenceConfig
 from memory.sessions import default_home
+from sandbox.config import SandboxConfig
 
 _CONFIG_FILE: ContextVar[Path | None] = ContextVar("agenthost_config_file", default=None)
 
@@ -101,6 +102,7 @@ class Settings(BaseSettings):
     agent: AgentConfig = Field(default_factory=AgentConfig)
     budgets: BudgetsConfig = Field(default_factory=BudgetsConfig)
     approvals: ApprovalsConfig = Field(default_factory=ApprovalsConfig)
+    sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
 
     @classmethod
     def settings_customise_sources(
@@ -145,6 +147,11 @@ class Settings(BaseSettings):
     @property
     def logs_dir(self) -> Path:
         return self.home / "logs"
+
+    @property
+    def sandbox_dir(self) -> Path:
+        """Scratch directories of the code sandbox."""
+        return self.sandbox.scratch_dir(self.home)
 
     def ensure_home(self) -> Path:
         self.logs_dir.mkdir(parents=True, exist_ok=True)
