@@ -264,7 +264,15 @@ class RunTools:
 
 
 def render(result: types.CallToolResult) -> str:
-    """A tool result as text for the model: text parts joined, structured content as JSON."""
+    """A tool result as text for the model: structured content as one JSON document when the
+    tool gave it (a list stays one list, not one text block per item), else the text parts."""
+    structured = result.structured_content
+    if structured is not None and not result.is_error:
+        if set(structured) == {"result"}:  # how MCP servers wrap a non-object return value
+            structured = structured["result"]
+        if isinstance(structured, str):
+            return structured
+        return json.dumps(structured, indent=2, ensure_ascii=False)
     parts: list[str] = []
     for block in result.content:
         if isinstance(block, types.TextContent):
@@ -274,6 +282,4 @@ def render(result: types.CallToolResult) -> str:
             parts.append(getattr(resource, "text", None) or f"[resource {resource.uri}]")
         else:
             parts.append(f"[{block.type} content]")
-    if not parts and result.structured_content is not None:
-        parts.append(json.dumps(result.structured_content))
     return "\n".join(parts)
