@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from host.cli_rag import register as register_rag
 from host.config import Settings, find_config_file, load_settings
 from host.errors import AgentHostError
 from inference import (
@@ -234,6 +235,9 @@ def show_config() -> None:
     source = find_config_file(state.config)
     err.print(f"[dim]config file: {source or 'none (defaults)'}; home: {settings.home}[/]")
     print(settings.model_dump_json(indent=2))
+
+
+register_rag(app, _settings, _run)
 
 
 def main() -> None:

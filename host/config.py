@@ -25,6 +25,7 @@ from pydantic_settings import (
 
 from host.errors import ConfigFileError
 from inference.config import InferenceConfig
+from rag.config import RagConfig
 
 _CONFIG_FILE: ContextVar[Path | None] = ContextVar("agenthost_config_file", default=None)
 
@@ -48,6 +49,7 @@ class Settings(BaseSettings):
     )
     log_level: str = Field("warning", description="debug, info, warning or error")
     inference: InferenceConfig = Field(default_factory=InferenceConfig)
+    rag: RagConfig = Field(default_factory=RagConfig)
 
     @classmethod
     def settings_customise_sources(
@@ -72,6 +74,10 @@ class Settings(BaseSettings):
     @property
     def logs_dir(self) -> Path:
         return self.home / "logs"
+
+    @property
+    def rag_dir(self) -> Path:
+        return (self.rag.dir or self.home / "rag").expanduser()
 
     def ensure_home(self) -> Path:
         self.logs_dir.mkdir(parents=True, exist_ok=True)

@@ -10,8 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 class ChunkingConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    size: int = Field(1200, ge=100, description="target chunk size in characters")
-    overlap: int = Field(150, ge=0, description="characters repeated between consecutive chunks")
+    size: int = Field(
+        1000, ge=100, description="target chunk size in characters (MiniLM reads 256 tokens)"
+    )
+    overlap: int = Field(120, ge=0, description="characters repeated between consecutive chunks")
 
 
 class EmbeddingConfig(BaseModel):
