@@ -19,6 +19,12 @@ class ExtractionError(RagError):
     """A file could not be read or parsed."""
 
 
+class IndexBusy(RagError):
+    """Another process holds the index's writer lock (an ingest is running)."""
+
+    exit_code = 5
+
+
 class UnknownCollection(RagError):
     """The collection does not exist (or is not visible to this tenant)."""
 

@@ -20,7 +20,7 @@ from rag.chunking import Piece, chunk
 from rag.config import RagConfig
 from rag.dense import DenseIndex
 from rag.embedding import CachedEmbedder, Embedder, SentenceTransformerEmbedder
-from rag.errors import ChunkNotFound, ExtractionError, RagError, UnknownCollection
+from rag.errors import ChunkNotFound, ExtractionError, IndexBusy, RagError, UnknownCollection
 from rag.extract import extract
 from rag.fusion import mmr, rrf
 from rag.ingest import embed_text, iter_files, under
@@ -76,6 +76,10 @@ class Knowledge:
             pending = self.meta.pending_sources()
             if not pending:
                 return 0
+            try:
+                self.lexical.begin()
+            except IndexBusy:
+                return 0  # the process writing them is still at it; its commit finishes them
             for src in pending:
                 self.lexical.delete_source(src.id)
                 if src.state == "indexing":
@@ -101,9 +105,14 @@ class Knowledge:
         report = IngestReport(collection=collection)
         cfg = self.config.chunking
         with self._write_lock:
-            self.meta.ensure_collection(tenant, collection)
+            self.lexical.begin()
+            try:
+                self.meta.ensure_collection(tenant, collection)
+                files = list(iter_files(paths))
+            except BaseException:
+                self.lexical.rollback()
+                raise
             known = {s.path: s for s in self.meta.sources(tenant, collection)}
-            files = list(iter_files(paths))
             seen = {str(f) for f in files}
             stale = [s for p, s in known.items() if p not in seen and under(p, paths)]
             batch: list[tuple[Path, str, str, str, float, list[Piece]]] = []

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import tantivy
 
+from rag.errors import IndexBusy
 from rag.store import ChunkRow
 from rag.types import Filters, Principal
 
@@ -46,8 +47,20 @@ class LexicalIndex:
 
     def _w(self) -> tantivy.IndexWriter:
         if self._writer is None:
-            self._writer = self._index.writer(heap_size=64_000_000, num_threads=1)
+            try:
+                self._writer = self._index.writer(heap_size=64_000_000, num_threads=1)
+            except ValueError as exc:
+                if "LockBusy" not in str(exc):
+                    raise
+                raise IndexBusy(
+                    "another process is writing to this index; try again when its ingest ends"
+                ) from exc
         return self._writer
+
+    def begin(self) -> None:
+        """Take the writer lock now (raises ``IndexBusy`` before anything is written)."""
+        with self._lock:
+            self._w()
 
     def delete_source(self, source_id: int) -> None:
         with self._lock:

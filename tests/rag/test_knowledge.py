@@ -11,7 +11,7 @@ import pytest
 
 from rag.config import RagConfig
 from rag.embedding import Embedder
-from rag.errors import ChunkNotFound, UnknownCollection
+from rag.errors import ChunkNotFound, IndexBusy, UnknownCollection
 from rag.knowledge import Knowledge
 from rag.types import Filters, Mode, Principal
 
@@ -180,3 +180,18 @@ def test_interrupted_ingest_leaves_a_consistent_index(
     assert finished.added + finished.unchanged == 11
     assert all_chunk_ids(reopened, ALICE, "bm25") == all_chunk_ids(reopened, ALICE, "dense")
     reopened.close()
+
+
+def test_a_second_writer_is_told_the_index_is_busy(
+    tmp_path: Path, embedder: Embedder, corpus: Path
+) -> None:
+    first = Knowledge(tmp_path / "idx", RagConfig(), embedder=embedder)
+    second = Knowledge(tmp_path / "idx", RagConfig(), embedder=embedder)
+    first.lexical.begin()  # as an ingest in progress holds it
+    with pytest.raises(IndexBusy, match="another process is writing"):
+        second.ingest([corpus], "docs", tenant="acme")
+    assert second.meta.sources("acme") == []  # nothing was written before the lock
+    first.lexical.rollback()
+    assert second.ingest([corpus], "docs", tenant="acme").added == 5
+    first.close()
+    second.close()
