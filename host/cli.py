@@ -20,6 +20,7 @@ from rich.table import Table
 from agents.budget import Budget
 from agents.state import RunResult
 from approvals import ApprovalStore, Decision, NotPending
+from host.cli_rag import register as register_rag
 from host.config import Settings, find_config_file, load_settings
 from host.errors import AgentHostError
 from host.host import Host, RunRejected
@@ -668,6 +669,7 @@ def _call(fn: Callable[[], T]) -> T:
         return fn()
 
     return _run(wrapper)
+register_rag(app, _settings, _run)
 
 
 def main() -> None:

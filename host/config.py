@@ -33,6 +33,7 @@ from host.toolbox import RoleConfig
 from inference.config import InferenceConfig
 from memory.sessions import default_home
 from sandbox.config import SandboxConfig
+from rag.config import RagConfig
 
 _CONFIG_FILE: ContextVar[Path | None] = ContextVar("agenthost_config_file", default=None)
 
@@ -103,6 +104,7 @@ class Settings(BaseSettings):
     budgets: BudgetsConfig = Field(default_factory=BudgetsConfig)
     approvals: ApprovalsConfig = Field(default_factory=ApprovalsConfig)
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
+    rag: RagConfig = Field(default_factory=RagConfig)
 
     @classmethod
     def settings_customise_sources(
@@ -152,6 +154,10 @@ class Settings(BaseSettings):
     def sandbox_dir(self) -> Path:
         """Scratch directories of the code sandbox."""
         return self.sandbox.scratch_dir(self.home)
+
+    @property
+    def rag_dir(self) -> Path:
+        return (self.rag.dir or self.home / "rag").expanduser()
 
     def ensure_home(self) -> Path:
         self.logs_dir.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,1 @@
+"""Retrieval and answer evals for ``rag`` on Python's language reference."""

@@ -1,0 +1,214 @@
+"""Score retrieval (BM25, dense, hybrid, hybrid + rerank) and grounded answers on the golden
+set. ``python -m evals.rag.run [--answers] [--rerank]`` prints one markdown table per part.
+
+Metrics come from ranx (recall@k, MRR, nDCG); citation precision and refusal accuracy are
+counted here because they are not IR metrics."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pydoc_data.topics
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import anyio
+from ranx import Qrels, Run, evaluate
+
+from evals.rag.golden import ANSWERABLE, UNANSWERABLE
+from inference import build_router
+from inference.config import InferenceConfig
+from rag.answer import Answerer
+from rag.config import RagConfig
+from rag.knowledge import Knowledge
+from rag.rerank import LLMReranker, Reranker
+from rag.types import Hit, Mode, Principal
+
+METRICS = ["recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10"]
+TENANT = Principal("eval")
+COLLECTION = "pyref"
+
+
+def norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+def build_index(root: Path, config: RagConfig) -> Knowledge:
+    corpus = root / "corpus"
+    corpus.mkdir(parents=True, exist_ok=True)
+    for name, text in pydoc_data.topics.topics.items():
+        path = corpus / f"{name}.txt"
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+    kn = Knowledge(root / "index", config)
+    report = kn.ingest([corpus], COLLECTION, tenant=TENANT.tenant)
+    print(
+        f"corpus: {len(pydoc_data.topics.topics)} documents, {report.chunks or 'cached'} chunks "
+        f"ingested in {report.seconds:.1f}s ({report.unchanged} unchanged)"
+    )
+    return kn
+
+
+def qrels_for(kn: Knowledge) -> dict[str, dict[str, int]]:
+    """Relevant chunks: those of the answering topic that contain the evidence phrase."""
+    docs = {Path(d.path).stem: d.source_id for d in kn.documents(TENANT, COLLECTION)}
+    out: dict[str, dict[str, int]] = {}
+    for q in ANSWERABLE:
+        chunks = kn.meta.chunks_of(docs[q.topic])
+        out[q.qid] = {c.id: 1 for c in chunks if norm(q.evidence) in norm(c.text)}
+        if not out[q.qid]:  # the phrase straddles a chunk boundary: any chunk of the topic
+            out[q.qid] = {c.id: 1 for c in chunks}
+    return out
+
+
+async def retrieve_all(
+    kn: Knowledge, mode: Mode, reranker: Reranker | None, k: int
+) -> tuple[dict[str, list[Hit]], float]:
+    results: dict[str, list[Hit]] = {}
+    started = time.perf_counter()
+    for q in ANSWERABLE:
+        results[q.qid] = await kn.retrieve(q.text, TENANT, [COLLECTION], k=k, mode=mode,
+                                           reranker=reranker)  # fmt: skip
+    return results, (time.perf_counter() - started) / len(ANSWERABLE)
+
+
+def to_run(results: dict[str, list[Hit]]) -> Run:
+    return Run({qid: {h.chunk_id: 1.0 / rank for rank, h in enumerate(hits, start=1)}
+                for qid, hits in results.items()})  # fmt: skip
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    def fmt(v: Any) -> str:
+        return f"{v:.3f}" if isinstance(v, float) else str(v)
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    config = RagConfig()
+    if args.rerank:
+        config.retrieval.candidates = args.rerank_candidates
+    kn = build_index(args.dir, config)
+    qrels = Qrels(qrels_for(kn))
+    router = build_router(InferenceConfig(), args.dir / "logs")
+    out: dict[str, Any] = {"retrieval": {}, "questions": len(ANSWERABLE),
+                           "unanswerable": len(UNANSWERABLE)}  # fmt: skip
+    variants: list[tuple[str, Mode, Reranker | None]] = [
+        ("BM25", "bm25", None),
+        ("dense", "dense", None),
+        ("hybrid (RRF)", "hybrid", None),
+    ]
+    if args.rerank:
+        variants.append(
+            (f"hybrid + LLM rerank (top {args.rerank_candidates})", "hybrid", LLMReranker(router))
+        )
+    rows = []
+    hybrid: dict[str, list[Hit]] = {}
+    for name, mode, reranker in variants:
+        results, per_query = await retrieve_all(kn, mode, reranker, 10)
+        if name.startswith("hybrid (RRF)"):
+            hybrid = results
+        scores = evaluate(qrels, to_run(results), METRICS)
+        topic_hit = sum(
+            Path(results[q.qid][0].source).stem == q.topic for q in ANSWERABLE if results[q.qid]
+        ) / len(ANSWERABLE)
+        row = [name, *(float(scores[m]) for m in METRICS), topic_hit, f"{per_query * 1000:.0f}"]
+        rows.append(row)
+        out["retrieval"][name] = dict(zip([*METRICS, "doc@1", "ms/query"], row[1:], strict=True))
+    print("\n## Retrieval (chunk-level relevance; doc@1 = right document ranked first)\n")
+    print(table(["retriever", *METRICS, "doc@1", "ms/query"], rows))
+
+    # the refusal gate alone: best cosine similarity of the hybrid hits vs the threshold
+    unanswerable = {}
+    for i, text in enumerate(UNANSWERABLE):
+        unanswerable[f"u{i}"] = await kn.retrieve(text, TENANT, [COLLECTION], k=5)
+    best = {qid: max((h.similarity or 0.0) for h in hits) for qid, hits in hybrid.items()}
+    best_u = {qid: max((h.similarity or 0.0) for h in hits) for qid, hits in unanswerable.items()}
+    sweep = []
+    for threshold in (0.2, 0.25, 0.3, 0.35, 0.4, 0.45):
+        answered = sum(v >= threshold for v in best.values()) / len(best)
+        refused = sum(v < threshold for v in best_u.values()) / len(best_u)
+        right = sum(v >= threshold for v in best.values()) + sum(
+            v < threshold for v in best_u.values()
+        )
+        correct = right / (len(best) + len(best_u))
+        sweep.append([threshold, answered, refused, correct])
+    print("\n## Refusal gate (retrieval only): best hybrid hit's cosine similarity vs min_score\n")
+    print(table(["min_score", "answerable answered", "unanswerable refused", "accuracy"], sweep))
+    out["refusal_sweep"] = sweep
+
+    if args.answers:
+        out["answers"] = await answer_eval(kn, router, qrels_for(kn), args.limit)
+    await router.aclose()
+    kn.close()
+    return out
+
+
+async def answer_eval(
+    kn: Knowledge, router: Any, relevant: dict[str, dict[str, int]], limit: int | None
+) -> dict[str, Any]:
+    answerer = Answerer(kn, router, use_cache=False)
+    questions = ANSWERABLE[:limit] if limit else ANSWERABLE
+    unanswerable = UNANSWERABLE[:limit] if limit else UNANSWERABLE
+    cited = relevant_cited = same_doc = answered_with_citation = 0
+    refused_answerable = refused_unanswerable = 0
+    started = time.perf_counter()
+    samples: list[dict[str, Any]] = []
+    for q in questions:
+        a = await answerer.answer(q.text, TENANT, [COLLECTION])
+        refused_answerable += a.refused
+        answered_with_citation += bool(a.citations) and not a.refused
+        for c in a.citations:
+            cited += 1
+            relevant_cited += c.chunk_id in relevant[q.qid]
+            same_doc += Path(c.source).stem == q.topic
+        if len(samples) < 5:
+            samples.append({"q": q.text, "a": a.text, "cited": [c.chunk_id for c in a.citations]})
+    for text in unanswerable:
+        a = await answerer.answer(text, TENANT, [COLLECTION])
+        refused_unanswerable += a.refused
+    n, u = len(questions), len(unanswerable)
+    result = {
+        "answerable": n,
+        "unanswerable": u,
+        "refusal_accuracy": ((n - refused_answerable) + refused_unanswerable) / (n + u),
+        "answerable_refused": refused_answerable / n,
+        "unanswerable_refused": refused_unanswerable / u,
+        "answers_with_citations": answered_with_citation / n,
+        "citations": cited,
+        "citation_precision_chunk": relevant_cited / cited if cited else None,
+        "citation_precision_doc": same_doc / cited if cited else None,
+        "seconds_per_answer": (time.perf_counter() - started) / (n + u),
+        "samples": samples,
+    }
+    print("\n## Grounded answers (SmolLM2-135M, embedded)\n")
+    keys = [k for k in result if k != "samples"]
+    print(table(keys, [[result[k] if result[k] is not None else "-" for k in keys]]))
+    for s in samples:
+        print(f"\n> Q: {s['q']}\n> A: {s['a']}\n> cited: {s['cited']}")
+    return result
+
+
+def cli() -> None:
+    parser = argparse.ArgumentParser(prog="python -m evals.rag.run", description=__doc__)
+    parser.add_argument("--dir", type=Path,
+                        default=Path.home() / ".cache" / "agenthost" / "evals" / "rag")  # fmt: skip
+    parser.add_argument("--rerank", action="store_true", help="add hybrid + LLM rerank")
+    parser.add_argument("--rerank-candidates", type=int, default=20)
+    parser.add_argument("--answers", action="store_true", help="score answers (slow)")
+    parser.add_argument("--limit", type=int, help="answer only the first N questions of each set")
+    parser.add_argument("--json", type=Path, help="write the results here too")
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    result = anyio.run(main, args)
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    cli()

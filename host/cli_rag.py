@@ -1,0 +1,217 @@
+"""The knowledge verbs of the CLI: ``ingest``, ``search`` and ``ask``, over ``rag.RagService``
+(the same code the RAG MCP server runs)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from host.config import Settings
+from host.errors import AgentHostError
+from rag import RagError, RagService
+from rag.types import Answer, Hit, Mode
+
+T = TypeVar("T")
+err = Console(stderr=True, highlight=False)
+
+
+class KnowledgeError(AgentHostError):
+    """A ``RagError`` on its way to the CLI's one-line message; keeps its exit code."""
+
+    def __init__(self, exc: RagError) -> None:
+        super().__init__(str(exc))
+        self.exit_code = exc.exit_code
+
+
+Collection = Annotated[str, typer.Option("--collection", "-C", help="Collection name.")]
+Tenant = Annotated[
+    str | None, typer.Option(help="Tenant (default: rag.tenant from the configuration).")
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+
+
+def register(
+    app: typer.Typer,
+    settings: Callable[[], Settings],
+    run: Callable[[Callable[[], Awaitable[Any]]], Any],
+) -> None:
+    """Add the commands to ``app``; ``settings`` and ``run`` are the CLI's own helpers."""
+
+    def service(tenant: str | None, groups: list[str] | None = None) -> RagService:
+        s = settings()
+        cfg = s.rag
+        update: dict[str, Any] = {}
+        if tenant:
+            update["tenant"] = tenant
+        if groups:
+            update["groups"] = groups
+        return RagService(s.rag_dir, cfg.model_copy(update=update), s.inference, s.logs_dir)
+
+    def call(
+        tenant: str | None, groups: list[str] | None, fn: Callable[[RagService], Awaitable[T]]
+    ) -> T:
+        """Run ``fn`` on a service inside the CLI's runner, so every expected failure (bad
+        config included) becomes one line and an exit code."""
+
+        async def guarded() -> T:
+            svc = service(tenant, groups)
+            try:
+                return await fn(svc)
+            except RagError as exc:
+                raise KnowledgeError(exc) from exc
+            finally:
+                await svc.aclose()
+
+        result: T = run(guarded)
+        return result
+
+    @app.command()
+    def ingest(
+        paths: Annotated[list[Path], typer.Argument(help="Files or folders to ingest.")],
+        collection: Collection,
+        tenant: Tenant = None,
+        acl: Annotated[
+            list[str] | None,
+            typer.Option("--acl", help="Group that may read these (repeat); default: everyone."),
+        ] = None,
+        as_json: AsJson = False,
+    ) -> None:
+        """Add or update documents (Markdown, text, HTML, PDF, source code) in a collection.
+
+        Unchanged files are skipped, changed ones get a new version, and files deleted from an
+        ingested folder are removed from the index.
+
+        Example: agenthost ingest docs/ --collection handbook
+        """
+        missing = [p for p in paths if not p.exists()]
+        if missing:
+            err.print(f"[red]error:[/] {escape(str(missing[0]))} does not exist")
+            raise typer.Exit(2)
+
+        async def go(svc: RagService) -> Any:
+            with Progress(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                TimeElapsedColumn(), console=err, transient=True,
+                disable=not sys.stderr.isatty(),
+            ) as bar:  # fmt: skip
+                task = bar.add_task("ingesting", total=None)
+
+                def progress(done: int, total: int, path: str) -> None:
+                    bar.update(task, completed=done, total=total, description=Path(path).name)
+
+                return await svc.ingest(paths, collection, acl=acl or (), progress=progress)
+
+        report = call(tenant, None, go)
+        if as_json:
+            print(report.model_dump_json(indent=2))
+            return
+        print(
+            f"{collection}: {report.added} added, {report.updated} updated, "
+            f"{report.unchanged} unchanged, {report.removed} removed; "
+            f"{report.chunks} chunks in {report.seconds:.1f}s"
+        )
+        for skipped in report.skipped:
+            err.print(f"[yellow]skipped:[/] {escape(skipped)}")
+
+    @app.command()
+    def search(
+        query: Annotated[str, typer.Argument(help="What to look for.")],
+        collection: Annotated[
+            list[str] | None,
+            typer.Option("--collection", "-C", help="Collection (repeat); default: all."),
+        ] = None,
+        k: Annotated[
+            int | None, typer.Option("-k", min=1, help="How many hits (default: rag.retrieval.k).")
+        ] = None,
+        mode: Annotated[str, typer.Option(help="hybrid, bm25 or dense.")] = "hybrid",
+        rerank: Annotated[bool, typer.Option(help="Rerank (rag.retrieval.reranker).")] = False,
+        tenant: Tenant = None,
+        group: Annotated[
+            list[str] | None, typer.Option("--group", help="ACL group of the reader (repeat).")
+        ] = None,
+        as_json: AsJson = False,
+    ) -> None:
+        """Search a collection: hybrid BM25 + embeddings, fused by reciprocal rank.
+
+        Example: agenthost search "how do I rotate keys" --collection handbook
+        """
+        if mode not in ("hybrid", "bm25", "dense"):
+            err.print(f"[red]error:[/] --mode must be hybrid, bm25 or dense, not {mode!r}")
+            raise typer.Exit(2)
+        chosen: Mode = mode  # type: ignore[assignment]
+
+        async def go(svc: RagService) -> list[Hit]:
+            return await svc.search(query, collection, k=k, mode=chosen, rerank=rerank)
+
+        hits = call(tenant, group, go)
+        if as_json:
+            print(json.dumps([h.model_dump(mode="json") for h in hits], indent=2))
+            return
+        if not hits:
+            err.print("no results")
+        for i, h in enumerate(hits, start=1):
+            where = _where(h)
+            label = " > ".join(h.headings) or h.title
+            print(f"{i}. {where}  [{label}]  score={h.score:.4f} id={h.chunk_id}")
+            snippet = " ".join(h.text.split())
+            print(f"   {snippet[:240]}{'…' if len(snippet) > 240 else ''}")
+
+    @app.command()
+    def ask(
+        question: Annotated[str, typer.Argument(help="The question.")],
+        collection: Annotated[
+            list[str] | None,
+            typer.Option("--collection", "-C", help="Collection (repeat); default: all."),
+        ] = None,
+        k: Annotated[
+            int | None, typer.Option("-k", min=1, help="Passages (default: rag.retrieval.k).")
+        ] = None,
+        rerank: Annotated[bool, typer.Option(help="Rerank (rag.retrieval.reranker).")] = False,
+        tenant: Tenant = None,
+        group: Annotated[
+            list[str] | None, typer.Option("--group", help="ACL group of the reader (repeat).")
+        ] = None,
+        as_json: AsJson = False,
+    ) -> None:
+        """Answer a question from a collection, with numbered citations; says "Not found in the
+        sources." when nothing relevant was retrieved.
+
+        Example: agenthost ask "What port does the server use?" --collection handbook
+        """
+
+        async def go(svc: RagService) -> Answer:
+            return await svc.answer(question, collection, k=k, rerank=rerank)
+
+        answer = call(tenant, group, go)
+        if as_json:
+            print(answer.model_dump_json(indent=2))
+            return
+        print(answer.text)
+        if answer.citations:
+            print("\nSources:")
+            for c in answer.citations:
+                hit = next(h for h in answer.hits if h.chunk_id == c.chunk_id)
+                print(f"[{c.number}] {_where(hit)}  (chunk {c.chunk_id})")
+        elif not answer.refused and answer.hits:
+            print("\nRetrieved (not cited by the model):")
+            for i, h in enumerate(answer.hits, start=1):
+                print(f"[{i}] {_where(h)}  (chunk {h.chunk_id})")
+        if answer.cached:
+            err.print("[dim]answer from the cache[/]")
+
+
+def _where(hit: Hit) -> str:
+    s = hit.span
+    if s.page is not None:
+        return f"{hit.source} p.{s.page}"
+    if s.line_start is not None:
+        return f"{hit.source}:{s.line_start}-{s.line_end}"
+    return hit.source

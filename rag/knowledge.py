@@ -1,0 +1,370 @@
+"""``Knowledge``: one RAG store on disk — ingest, search, chunks, collections, documents.
+
+Layout under ``root``: ``meta.sqlite`` (the truth: sources, chunks, vectors), ``tantivy/``
+(BM25, derived), ``embeddings.sqlite`` (embedding cache), ``answers.sqlite`` (answer cache).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from rag.cache import AnswerCache
+from rag.chunking import Piece, chunk
+from rag.config import RagConfig
+from rag.dense import DenseIndex
+from rag.embedding import CachedEmbedder, Embedder, SentenceTransformerEmbedder
+from rag.errors import ChunkNotFound, ExtractionError, IndexBusy, RagError, UnknownCollection
+from rag.extract import extract
+from rag.fusion import mmr, rrf
+from rag.ingest import embed_text, iter_files, under
+from rag.lexical import LexicalIndex
+from rag.rerank import Reranker
+from rag.store import ChunkRow, MetaStore, SourceRow
+from rag.types import (
+    ChunkRecord,
+    CollectionInfo,
+    DocumentInfo,
+    Filters,
+    Hit,
+    IngestReport,
+    Mode,
+    Principal,
+    Span,
+)
+
+Progress = Callable[[int, int, str], None]  # (files done, files total, current path)
+
+# Chunks embedded per batch across files: small files still fill the model's batches.
+_EMBED_BATCH = 256
+
+
+class Knowledge:
+    def __init__(
+        self, root: Path, config: RagConfig | None = None, embedder: Embedder | None = None
+    ) -> None:
+        self.root = root
+        self.config = config or RagConfig()
+        root.mkdir(parents=True, exist_ok=True)
+        self.meta = MetaStore(root / "meta.sqlite")
+        self.lexical = LexicalIndex(root / "tantivy")
+        inner = embedder or SentenceTransformerEmbedder(self.config.embedding)
+        self.embedder = CachedEmbedder(inner, root / "embeddings.sqlite")
+        self.answers = AnswerCache(root / "answers.sqlite")
+        self._dense: DenseIndex | None = None
+        self._dense_generation = -1
+        self._write_lock = threading.Lock()
+        self._dense_lock = threading.Lock()
+        self.recover()
+
+    def close(self) -> None:
+        self.meta.close()
+        self.embedder.close()
+        self.answers.close()
+
+    # ---- ingest -------------------------------------------------------------------------
+
+    def recover(self) -> int:
+        """Finish tantivy work an interrupted ingest left behind; returns sources repaired."""
+        with self._write_lock:
+            pending = self.meta.pending_sources()
+            if not pending:
+                return 0
+            try:
+                self.lexical.begin()
+            except IndexBusy:
+                return 0  # the process writing them is still at it; its commit finishes them
+            for src in pending:
+                self.lexical.delete_source(src.id)
+                if src.state == "indexing":
+                    self.lexical.add(self.meta.chunks_of(src.id))
+            self.lexical.commit()
+            self.meta.finish([s.id for s in pending])
+            return len(pending)
+
+    def ingest(
+        self,
+        paths: Sequence[Path],
+        collection: str,
+        *,
+        tenant: str,
+        acl: Sequence[str] = (),
+        progress: Progress | None = None,
+    ) -> IngestReport:
+        """Bring ``collection`` in line with ``paths``: new files are added, changed ones get a
+        new version, unchanged ones are skipped, and sources under ``paths`` that no longer
+        exist are removed. ``acl`` empty means everyone in the tenant may read."""
+        start = time.perf_counter()
+        acl_set = sorted(set(acl)) or ["*"]
+        report = IngestReport(collection=collection)
+        cfg = self.config.chunking
+        with self._write_lock:
+            self.lexical.begin()
+            try:
+                self.meta.ensure_collection(tenant, collection)
+                files = list(iter_files(paths))
+            except BaseException:
+                self.lexical.rollback()
+                raise
+            known = {s.path: s for s in self.meta.sources(tenant, collection)}
+            seen = {str(f) for f in files}
+            stale = [s for p, s in known.items() if p not in seen and under(p, paths)]
+            batch: list[tuple[Path, str, str, str, float, list[Piece]]] = []
+            touched: list[int] = []
+
+            def flush() -> None:
+                texts = [
+                    embed_text(t, p.headings, p.text) for _, _, t, _, _, ps in batch for p in ps
+                ]
+                vectors = self.embedder.encode(texts)
+                offset = 0
+                for path, digest, title, kind, mtime, pieces in batch:
+                    vecs = vectors[offset : offset + len(pieces)]
+                    offset += len(pieces)
+                    src = self.meta.replace_source(
+                        tenant=tenant, collection=collection, path=str(path), title=title,
+                        kind=kind, content_hash=digest, mtime=mtime, acl=acl_set,
+                        pieces=pieces, vectors=vecs,
+                    )  # fmt: skip
+                    self.lexical.delete_source(src.id)
+                    self.lexical.add(self.meta.chunks_of(src.id))
+                    touched.append(src.id)
+                    report.chunks += len(pieces)
+                batch.clear()
+
+            try:
+                for done, path in enumerate(files, start=1):
+                    if progress:
+                        progress(done - 1, len(files), str(path))
+                    try:
+                        data = path.read_bytes()
+                    except OSError as exc:
+                        report.skipped.append(f"{path}: {exc.strerror or exc}")
+                        continue
+                    digest = hashlib.sha256(data).hexdigest()
+                    old = known.get(str(path))
+                    if old and old.content_hash == digest and list(old.acl) == acl_set:
+                        report.unchanged += 1
+                        continue
+                    try:
+                        doc = extract(path, data)
+                    except ExtractionError as exc:
+                        report.skipped.append(str(exc))
+                        continue
+                    pieces = chunk(doc, cfg.size, cfg.overlap)
+                    if old:
+                        report.updated += 1
+                    else:
+                        report.added += 1
+                    batch.append((path, digest, doc.title, doc.kind, path.stat().st_mtime, pieces))
+                    if sum(len(b[-1]) for b in batch) >= _EMBED_BATCH:
+                        flush()
+                flush()
+                for src in stale:
+                    self.meta.mark_deleting(src)
+                    self.lexical.delete_source(src.id)
+                    touched.append(src.id)
+                    report.removed += 1
+                self.lexical.commit()
+            except BaseException:
+                # SQLite already holds what was written; its sources stay 'indexing' and
+                # recover() redoes their tantivy side on the next open.
+                self.lexical.rollback()
+                raise
+            self.meta.finish(touched)
+            if touched:
+                self.answers.invalidate(tenant, collection)
+            if progress:
+                progress(len(files), len(files), "")
+        report.seconds = time.perf_counter() - start
+        return report
+
+    # ---- search -------------------------------------------------------------------------
+
+    def dense_index(self) -> DenseIndex:
+        """The in-memory vector matrix, rebuilt when anything was ingested since."""
+        with self._dense_lock:
+            generation = self.meta.generation()
+            if self._dense is None or generation != self._dense_generation:
+                rows, vectors = self.meta.all_vectors()
+                if not rows:
+                    vectors = np.zeros((0, self.embedder.dim), dtype=np.float32)
+                self._dense = DenseIndex(rows, vectors)
+                self._dense_generation = generation
+            return self._dense
+
+    def collections_for(self, principal: Principal, collections: Sequence[str] | None) -> list[str]:
+        known = [c[0] for c in self.meta.collections(principal.tenant)]
+        if collections is None:
+            return known
+        missing = [c for c in collections if c not in known]
+        if missing:
+            raise UnknownCollection(
+                f"no collection {missing[0]!r}" + (f" (have: {', '.join(known)})" if known else "")
+            )
+        return list(collections)
+
+    def search(
+        self,
+        query: str,
+        principal: Principal,
+        collections: Sequence[str] | None = None,
+        *,
+        k: int | None = None,
+        filters: Filters | None = None,
+        mode: Mode = "hybrid",
+        mmr_lambda: float | None = None,
+        candidates: int | None = None,
+    ) -> list[Hit]:
+        """Hybrid (or BM25-only, or dense-only) search; every hit is readable by ``principal``."""
+        cfg = self.config.retrieval
+        k = k or cfg.k
+        cols = self.collections_for(principal, collections)
+        n = max(candidates or cfg.candidates, k)
+        qvec = self.embedder.inner.encode([query])[0]
+        dense = self.dense_index()
+        rankings: dict[str, list[str]] = {}
+        bm25: list[tuple[str, float]] = []
+        sims: dict[str, float] = {}
+        if mode in ("hybrid", "bm25"):
+            bm25 = self.lexical.search(query, principal, cols, filters, n)
+            rankings["bm25"] = [cid for cid, _ in bm25]
+        if mode in ("hybrid", "dense"):
+            found = dense.search(qvec, principal, cols, filters, n)
+            rankings["dense"] = [cid for cid, _ in found]
+            sims = dict(found)
+        weights = {"bm25": cfg.bm25_weight, "dense": cfg.dense_weight}
+        fused = rrf(rankings, weights, cfg.rrf_k)
+        ranked = sorted(fused, key=lambda c: -fused[c])
+        mmr_lambda = cfg.mmr_lambda if mmr_lambda is None else mmr_lambda
+        pool = ranked[: n if mmr_lambda is not None else k * 2]
+        rows = self.meta.chunks(pool)
+        # Tantivy may briefly hold chunks of a version SQLite has replaced: those are dropped
+        # here, and so is anything the principal may not read (a second guard, not the first).
+        pool = [c for c in pool if c in rows and c in dense and _readable(rows[c], principal, cols)]
+        missing = [c for c in pool if c not in sims]
+        if missing:
+            sims.update(zip(missing, (dense.vectors_of(missing) @ qvec).tolist(), strict=True))
+        if mmr_lambda is not None and pool:
+            order = mmr([fused[c] for c in pool], dense.vectors_of(pool), k, mmr_lambda)
+            pool = [pool[i] for i in order]
+        bm25_rank = {cid: i for i, cid in enumerate(rankings.get("bm25", []), start=1)}
+        dense_rank = {cid: i for i, cid in enumerate(rankings.get("dense", []), start=1)}
+        return [
+            _hit(rows[c], fused[c], sims.get(c), bm25_rank.get(c), dense_rank.get(c))
+            for c in pool[:k]
+        ]
+
+    async def retrieve(
+        self,
+        query: str,
+        principal: Principal,
+        collections: Sequence[str] | None = None,
+        *,
+        k: int | None = None,
+        filters: Filters | None = None,
+        mode: Mode = "hybrid",
+        reranker: Reranker | None = None,
+    ) -> list[Hit]:
+        """``search``, then (with a reranker) rescoring of the top candidates down to ``k``."""
+        import anyio.to_thread
+
+        k = k or self.config.retrieval.k
+        n = self.config.retrieval.candidates if reranker else k
+        hits = await anyio.to_thread.run_sync(
+            lambda: self.search(query, principal, collections, k=n, filters=filters, mode=mode)
+        )
+        if reranker is None or not hits:
+            return hits[:k]
+        scores = await reranker.score(query, [h.text for h in hits])
+        # a small prior on the first-stage rank breaks the reranker's ties in its favour
+        ranked = sorted(
+            zip(hits, scores, strict=True),
+            key=lambda hs: -(hs[1] + 1e-3 / (1 + hits.index(hs[0]))),
+        )
+        return [h.model_copy(update={"score": s}) for h, s in ranked[:k]]
+
+    # ---- browsing -----------------------------------------------------------------------
+
+    def get_chunk(self, chunk_id: str, principal: Principal) -> ChunkRecord:
+        row = self.meta.chunks([chunk_id]).get(chunk_id)
+        if row is None or not _readable(row, principal, None):
+            raise ChunkNotFound(f"no chunk {chunk_id!r}")
+        return ChunkRecord(
+            chunk_id=row.id, collection=row.source.collection, source=row.source.path,
+            title=row.source.title, headings=list(row.headings), version=row.source.version,
+            ordinal=row.ordinal, kind=row.kind, span=_span(row), text=row.text,
+        )  # fmt: skip
+
+    def list_collections(self, principal: Principal) -> list[CollectionInfo]:
+        """Collections of the principal's tenant, counting only what the principal may read."""
+        out = []
+        for name, _, _, generation in self.meta.collections(principal.tenant):
+            docs = self.documents(principal, name)
+            out.append(
+                CollectionInfo(
+                    name=name,
+                    sources=len(docs),
+                    chunks=sum(d.chunks for d in docs),
+                    generation=generation,
+                )
+            )
+        return out
+
+    def documents(self, principal: Principal, collection: str | None = None) -> list[DocumentInfo]:
+        out = []
+        for s in self.meta.sources(principal.tenant, collection):
+            if s.state == "deleting" or not set(s.acl) & principal.readable:
+                continue
+            out.append(_doc_info(s, len(self.meta.chunks_of(s.id))))
+        return out
+
+    def document_text(self, source_id: int, principal: Principal) -> tuple[DocumentInfo, str]:
+        """A document as indexed: its chunks in order (overlaps included)."""
+        src = self.meta.source(source_id)
+        if (
+            src is None
+            or src.tenant != principal.tenant
+            or src.state == "deleting"
+            or not set(src.acl) & principal.readable
+        ):
+            raise RagError(f"no document {source_id}")
+        chunks = self.meta.chunks_of(source_id)
+        return _doc_info(src, len(chunks)), "\n\n".join(c.text for c in chunks)
+
+
+def _readable(row: ChunkRow, principal: Principal, collections: Sequence[str] | None) -> bool:
+    s = row.source
+    return (
+        s.tenant == principal.tenant
+        and bool(set(s.acl) & principal.readable)
+        and (collections is None or s.collection in collections)
+    )
+
+
+def _span(row: ChunkRow) -> Span:
+    return Span(page=row.page, line_start=row.line_start, line_end=row.line_end)
+
+
+def _hit(
+    row: ChunkRow, score: float, sim: float | None, bm25: int | None, dense: int | None
+) -> Hit:
+    s = row.source
+    return Hit(
+        chunk_id=row.id, score=score, similarity=sim, bm25_rank=bm25, dense_rank=dense,
+        collection=s.collection, source=s.path, title=s.title, headings=list(row.headings),
+        version=s.version, span=_span(row), text=row.text,
+    )  # fmt: skip
+
+
+def _doc_info(s: SourceRow, chunks: int) -> DocumentInfo:
+    return DocumentInfo(
+        source_id=s.id, collection=s.collection, path=s.path, title=s.title, kind=s.kind,
+        version=s.version, chunks=chunks, modified=datetime.fromtimestamp(s.mtime, UTC),
+    )  # fmt: skip
