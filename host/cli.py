@@ -669,6 +669,8 @@ def _call(fn: Callable[[], T]) -> T:
         return fn()
 
     return _run(wrapper)
+
+
 register_rag(app, _settings, _run)
 
 

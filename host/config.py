@@ -32,8 +32,8 @@ from host.mcp_servers import ServerConfig, ToolPolicy
 from host.toolbox import RoleConfig
 from inference.config import InferenceConfig
 from memory.sessions import default_home
-from sandbox.config import SandboxConfig
 from rag.config import RagConfig
+from sandbox.config import SandboxConfig
 
 _CONFIG_FILE: ContextVar[Path | None] = ContextVar("agenthost_config_file", default=None)
 

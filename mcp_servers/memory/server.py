@@ -104,8 +104,8 @@ def load_embedder(choice: str) -> Embedder | None:
     if choice == "none":
         return None
     try:
-        from rag.config import EmbeddingConfig  # type: ignore[import-not-found,unused-ignore]
-        from rag.embedding import SentenceTransformerEmbedder  # type: ignore[import-not-found,unused-ignore]
+        from rag.config import EmbeddingConfig
+        from rag.embedding import SentenceTransformerEmbedder
     except ImportError:
         if choice == "minilm":
             raise
