@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -127,10 +126,11 @@ def test_ctrl_c_stops_the_reply_promptly(tmp_path: Path) -> None:
     )
     assert proc.stdout is not None
     assert proc.stdout.read(10)  # the reply has started streaming
-    started = time.monotonic()
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=30)
+    out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130
-    assert time.monotonic() - started < 5  # far less than 400 tokens take
+    # cut short: a few more tokens at most, nowhere near the 400 asked for (~1,600 characters;
+    # counted, not timed, so a loaded machine cannot make this flaky)
+    assert len(out) < 600
     assert b"interrupted" in err
     assert b"Traceback" not in err

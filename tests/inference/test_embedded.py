@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import anyio
 import jsonschema
@@ -107,7 +106,6 @@ async def test_closing_the_stream_stops_generation() -> None:
     request = ChatRequest(
         (Message.user("Write a very long story about a dragon."),), max_tokens=400
     )
-    started = time.perf_counter()
     seen = 0
     stream = backend.stream(request)
     try:
@@ -118,11 +116,10 @@ async def test_closing_the_stream_stops_generation() -> None:
                     break
     finally:
         await stream.aclose()  # type: ignore[attr-defined]
-        elapsed = time.perf_counter() - started
         await backend.aclose()
-    # Generation stops within a token or two of the close, far short of max_tokens.
+    # Generation stops within a token or two of the close, far short of max_tokens (counted,
+    # not timed: speed belongs in the benchmarks)
     assert backend.generated_tokens_last_call <= 8
-    assert elapsed < 3.0
 
 
 async def test_prompt_longer_than_context_is_a_clear_error() -> None:
