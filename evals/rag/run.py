@@ -18,7 +18,7 @@ from typing import Any
 import anyio
 from ranx import Qrels, Run, evaluate
 
-from evals.rag.golden import ANSWERABLE, UNANSWERABLE
+from evals.rag.golden import ANSWERABLE, UNANSWERABLE, Question
 from inference import build_router
 from inference.config import InferenceConfig
 from rag.answer import Answerer
@@ -52,11 +52,11 @@ def build_index(root: Path, config: RagConfig) -> Knowledge:
     return kn
 
 
-def qrels_for(kn: Knowledge) -> dict[str, dict[str, int]]:
+def qrels_for(kn: Knowledge, questions: Sequence[Question]) -> dict[str, dict[str, int]]:
     """Relevant chunks: those of the answering topic that contain the evidence phrase."""
     docs = {Path(d.path).stem: d.source_id for d in kn.documents(TENANT, COLLECTION)}
     out: dict[str, dict[str, int]] = {}
-    for q in ANSWERABLE:
+    for q in questions:
         chunks = kn.meta.chunks_of(docs[q.topic])
         out[q.qid] = {c.id: 1 for c in chunks if norm(q.evidence) in norm(c.text)}
         if not out[q.qid]:  # the phrase straddles a chunk boundary: any chunk of the topic
@@ -65,14 +65,14 @@ def qrels_for(kn: Knowledge) -> dict[str, dict[str, int]]:
 
 
 async def retrieve_all(
-    kn: Knowledge, mode: Mode, reranker: Reranker | None, k: int
+    kn: Knowledge, questions: Sequence[Question], mode: Mode, reranker: Reranker | None, k: int
 ) -> tuple[dict[str, list[Hit]], float]:
     results: dict[str, list[Hit]] = {}
     started = time.perf_counter()
-    for q in ANSWERABLE:
+    for q in questions:
         results[q.qid] = await kn.retrieve(q.text, TENANT, [COLLECTION], k=k, mode=mode,
                                            reranker=reranker)  # fmt: skip
-    return results, (time.perf_counter() - started) / len(ANSWERABLE)
+    return results, (time.perf_counter() - started) / len(questions)
 
 
 def to_run(results: dict[str, list[Hit]]) -> Run:
@@ -94,10 +94,14 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     if args.rerank:
         config.retrieval.candidates = args.rerank_candidates
     kn = build_index(args.dir, config)
-    qrels = Qrels(qrels_for(kn))
+    questions = ANSWERABLE[: args.limit] if args.limit else ANSWERABLE
+    unanswerable = UNANSWERABLE[: args.limit] if args.limit else UNANSWERABLE
+    relevant = qrels_for(kn, questions)
+    qrels = Qrels(relevant)
     router = build_router(InferenceConfig(), args.dir / "logs")
-    out: dict[str, Any] = {"retrieval": {}, "questions": len(ANSWERABLE),
-                           "unanswerable": len(UNANSWERABLE)}  # fmt: skip
+    out: dict[str, Any] = {"retrieval": {}, "questions": len(questions),
+                           "unanswerable": len(unanswerable)}  # fmt: skip
+    print(f"{len(questions)} answerable, {len(unanswerable)} unanswerable questions", flush=True)
     variants: list[tuple[str, Mode, Reranker | None]] = [
         ("BM25", "bm25", None),
         ("dense", "dense", None),
@@ -110,25 +114,26 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     rows = []
     hybrid: dict[str, list[Hit]] = {}
     for name, mode, reranker in variants:
-        results, per_query = await retrieve_all(kn, mode, reranker, 10)
+        results, per_query = await retrieve_all(kn, questions, mode, reranker, 10)
         if name.startswith("hybrid (RRF)"):
             hybrid = results
         scores = evaluate(qrels, to_run(results), METRICS)
         topic_hit = sum(
-            Path(results[q.qid][0].source).stem == q.topic for q in ANSWERABLE if results[q.qid]
-        ) / len(ANSWERABLE)
+            Path(results[q.qid][0].source).stem == q.topic for q in questions if results[q.qid]
+        ) / len(questions)
         row = [name, *(float(scores[m]) for m in METRICS), topic_hit, f"{per_query * 1000:.0f}"]
+        print(f"{name}: done", flush=True)
         rows.append(row)
         out["retrieval"][name] = dict(zip([*METRICS, "doc@1", "ms/query"], row[1:], strict=True))
     print("\n## Retrieval (chunk-level relevance; doc@1 = right document ranked first)\n")
-    print(table(["retriever", *METRICS, "doc@1", "ms/query"], rows))
+    print(table(["retriever", *METRICS, "doc@1", "ms/query"], rows), flush=True)
 
     # the refusal gate alone: best cosine similarity of the hybrid hits vs the threshold
-    unanswerable = {}
-    for i, text in enumerate(UNANSWERABLE):
-        unanswerable[f"u{i}"] = await kn.retrieve(text, TENANT, [COLLECTION], k=5)
+    off_topic: dict[str, list[Hit]] = {}
+    for i, text in enumerate(unanswerable):
+        off_topic[f"u{i}"] = await kn.retrieve(text, TENANT, [COLLECTION], k=5)
     best = {qid: max((h.similarity or 0.0) for h in hits) for qid, hits in hybrid.items()}
-    best_u = {qid: max((h.similarity or 0.0) for h in hits) for qid, hits in unanswerable.items()}
+    best_u = {qid: max((h.similarity or 0.0) for h in hits) for qid, hits in off_topic.items()}
     sweep = []
     for threshold in (0.2, 0.25, 0.3, 0.35, 0.4, 0.45):
         answered = sum(v >= threshold for v in best.values()) / len(best)
@@ -143,18 +148,20 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     out["refusal_sweep"] = sweep
 
     if args.answers:
-        out["answers"] = await answer_eval(kn, router, qrels_for(kn), args.limit)
+        out["answers"] = await answer_eval(kn, router, relevant, questions, unanswerable)
     await router.aclose()
     kn.close()
     return out
 
 
 async def answer_eval(
-    kn: Knowledge, router: Any, relevant: dict[str, dict[str, int]], limit: int | None
+    kn: Knowledge,
+    router: Any,
+    relevant: dict[str, dict[str, int]],
+    questions: Sequence[Question],
+    unanswerable: Sequence[str],
 ) -> dict[str, Any]:
     answerer = Answerer(kn, router, use_cache=False)
-    questions = ANSWERABLE[:limit] if limit else ANSWERABLE
-    unanswerable = UNANSWERABLE[:limit] if limit else UNANSWERABLE
     cited = relevant_cited = same_doc = answered_with_citation = 0
     refused_answerable = refused_unanswerable = 0
     started = time.perf_counter()
@@ -201,7 +208,7 @@ def cli() -> None:
     parser.add_argument("--rerank", action="store_true", help="add hybrid + LLM rerank")
     parser.add_argument("--rerank-candidates", type=int, default=20)
     parser.add_argument("--answers", action="store_true", help="score answers (slow)")
-    parser.add_argument("--limit", type=int, help="answer only the first N questions of each set")
+    parser.add_argument("--limit", type=int, help="only the first N questions of each set")
     parser.add_argument("--json", type=Path, help="write the results here too")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
