@@ -86,8 +86,9 @@ class Answerer:
             if cached is not None:
                 return cached
         hits = await kn.retrieve(
-            question, principal, cols, k=k, filters=filters, mode=mode, reranker=self.reranker
-        )
+            question, principal, cols, k=k, filters=filters, mode=mode, reranker=self.reranker,
+            query_vector=qvec,
+        )  # fmt: skip
         best = max((h.similarity for h in hits if h.similarity is not None), default=None)
         if best is None or best < self.config.min_score:
             result = Answer(
@@ -108,6 +109,7 @@ class Answerer:
             ),
             max_tokens=self.config.max_tokens,
             temperature=0.0,
+            stop=tuple(self.config.stop),
             tier=self.config.tier,
         )
         text = (await generate(self.model, request)).strip()

@@ -55,6 +55,10 @@ class AnswerConfig(BaseModel):
         0.35, description="refuse when the best hit's cosine similarity is below this"
     )
     tier: str | None = Field(None, description="inference tier; None lets the router decide")
+    stop: list[str] = Field(
+        default_factory=lambda: ["\n\n"],
+        description="stop sequences: one paragraph keeps small models from looping; [] for none",
+    )
     cache_similarity: float = Field(
         0.95, ge=0.0, le=1.0, description="cosine similarity at which a cached answer is reused"
     )

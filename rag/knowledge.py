@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from rag.cache import AnswerCache
 from rag.chunking import Piece, chunk
@@ -39,6 +40,7 @@ from rag.types import (
     Span,
 )
 
+Vector = npt.NDArray[np.float32]
 Progress = Callable[[int, int, str], None]  # (files done, files total, current path)
 
 # Chunks embedded per batch across files: small files still fill the model's batches.
@@ -200,7 +202,7 @@ class Knowledge:
             return self._dense
 
     def collections_for(self, principal: Principal, collections: Sequence[str] | None) -> list[str]:
-        known = [c[0] for c in self.meta.collections(principal.tenant)]
+        known = self.meta.collection_names(principal.tenant)
         if collections is None:
             return known
         missing = [c for c in collections if c not in known]
@@ -221,13 +223,15 @@ class Knowledge:
         mode: Mode = "hybrid",
         mmr_lambda: float | None = None,
         candidates: int | None = None,
+        query_vector: Vector | None = None,
     ) -> list[Hit]:
-        """Hybrid (or BM25-only, or dense-only) search; every hit is readable by ``principal``."""
+        """Hybrid (or BM25-only, or dense-only) search; every hit is readable by ``principal``.
+        ``query_vector`` saves encoding the query again when the caller already has it."""
         cfg = self.config.retrieval
         k = k or cfg.k
         cols = self.collections_for(principal, collections)
         n = max(candidates or cfg.candidates, k)
-        qvec = self.embedder.inner.encode([query])[0]
+        qvec = self.embedder.inner.encode([query])[0] if query_vector is None else query_vector
         dense = self.dense_index()
         rankings: dict[str, list[str]] = {}
         bm25: list[tuple[str, float]] = []
@@ -271,6 +275,7 @@ class Knowledge:
         filters: Filters | None = None,
         mode: Mode = "hybrid",
         reranker: Reranker | None = None,
+        query_vector: Vector | None = None,
     ) -> list[Hit]:
         """``search``, then (with a reranker) rescoring of the top candidates down to ``k``."""
         import anyio.to_thread
@@ -278,7 +283,15 @@ class Knowledge:
         k = k or self.config.retrieval.k
         n = self.config.retrieval.candidates if reranker else k
         hits = await anyio.to_thread.run_sync(
-            lambda: self.search(query, principal, collections, k=n, filters=filters, mode=mode)
+            lambda: self.search(
+                query,
+                principal,
+                collections,
+                k=n,
+                filters=filters,
+                mode=mode,
+                query_vector=query_vector,
+            )
         )
         if reranker is None or not hits:
             return hits[:k]

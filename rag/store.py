@@ -153,6 +153,13 @@ class MetaStore:
             ).fetchall()
         return [_source(r) for r in rows]
 
+    def collection_names(self, tenant: str) -> list[str]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT name FROM collections WHERE tenant = ? ORDER BY name", (tenant,)
+            ).fetchall()
+        return [r[0] for r in rows]
+
     def collections(self, tenant: str) -> list[tuple[str, int, int, int]]:
         """(name, sources, chunks, generation) of each collection of ``tenant``."""
         with self._lock:
