@@ -32,6 +32,10 @@ class KnowledgeError(AgentHostError):
 
 
 Collection = Annotated[str, typer.Option("--collection", "-C", help="Collection name.")]
+Collections = Annotated[
+    list[str] | None,
+    typer.Option("--collection", "-C", help="Collection (repeat); default: all."),
+]
 Tenant = Annotated[
     str | None, typer.Option(help="Tenant (default: rag.tenant from the configuration).")
 ]
@@ -124,10 +128,7 @@ def register(
     @app.command()
     def search(
         query: Annotated[str, typer.Argument(help="What to look for.")],
-        collection: Annotated[
-            list[str] | None,
-            typer.Option("--collection", "-C", help="Collection (repeat); default: all."),
-        ] = None,
+        collection: Collections = None,
         k: Annotated[
             int | None, typer.Option("-k", min=1, help="How many hits (default: rag.retrieval.k).")
         ] = None,
@@ -167,10 +168,7 @@ def register(
     @app.command()
     def ask(
         question: Annotated[str, typer.Argument(help="The question.")],
-        collection: Annotated[
-            list[str] | None,
-            typer.Option("--collection", "-C", help="Collection (repeat); default: all."),
-        ] = None,
+        collection: Collections = None,
         k: Annotated[
             int | None, typer.Option("-k", min=1, help="Passages (default: rag.retrieval.k).")
         ] = None,
