@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from agents.budget import Spent
+from agents.budget import Budget, Spent
 from agents.state import Outcome, PlanState, Step, ToolRecord
 from inference.types import ToolCall
 
@@ -17,6 +17,7 @@ class RunStarted:
     task: str
     agent: str
     resumed: bool = False
+    budget: Budget | None = None  # the limits that bind this run (run, user and tenant)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,11 @@ async def run_agent(ctx: AgentContext, state: RunState, *, resumed: bool = False
     state.outcome = None
     if not state.messages:
         state.messages = [Message.system(ctx.config.system_prompt), Message.user(state.task)]
-    await ctx.emit(RunStarted(state.session_id, state.trace_id, state.task, state.agent, resumed))
+    await ctx.emit(
+        RunStarted(
+            state.session_id, state.trace_id, state.task, state.agent, resumed, ctx.meter.budget
+        )
+    )
     await ctx.recorder.checkpoint(state, None)
     answer = ""
     cited: tuple[int, ...] = ()

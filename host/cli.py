@@ -566,6 +566,49 @@ def serve(
     _run(go)
 
 
+@app.command()
+def tui(
+    attach: Annotated[
+        bool,
+        typer.Option(
+            "--attach",
+            help="Only watch: show the runs and approvals of other agenthost processes "
+            "(same $AGENTHOST_HOME) without starting MCP servers or models here.",
+        ),
+    ] = False,
+) -> None:
+    """The operator console: start runs and watch them stream, approve risky tool calls,
+    see budgets move, open traces, check MCP servers, search memory and knowledge.
+
+    Keyboard first: ? lists every key, ctrl+p finds every action by name. Runs still going
+    when you quit are saved as cancelled; `agenthost resume SESSION` continues them.
+    Logs go to $AGENTHOST_HOME/logs/tui.log (the screen is the console's).
+
+    Examples:
+
+      agenthost tui
+
+      agenthost tui --attach    # next to an `agenthost serve --mcp` or CLI runs
+    """
+    if not sys.stdout.isatty() and not os.environ.get("AGENTHOST_TUI_FORCE"):
+        err.print("[red]error:[/] the console needs a terminal (stdout is not a tty)")
+        raise typer.Exit(2)
+    try:
+        settings = load_settings(state.config)
+        settings.ensure_home()
+    except (AgentHostError, ConfigError) as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(_exit_code(exc)) from None
+    logging.basicConfig(
+        level="DEBUG" if state.debug else settings.log_level.upper(),
+        filename=settings.logs_dir / "tui.log",
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    from tui.app import run_console
+
+    run_console(settings, attach=attach)
+
+
 approvals_app = typer.Typer(
     help="Risky tool calls waiting for a decision: list them, approve, deny, audit.",
     no_args_is_help=True,

@@ -23,6 +23,7 @@ import anyio
 from anyio.abc import TaskGroup
 
 from agents.budget import Budget, BudgetKind, BudgetMeter, remaining
+from agents.config import AgentConfig
 from agents.events import Compacted, Emit, RunEvent, ignore
 from agents.runner import AGENT_KINDS, run_agent
 from agents.state import OutcomeKind, RunResult, RunState
@@ -153,11 +154,13 @@ class Host:
         user: str | None = None,
         tenant: str | None = None,
         tools: list[str] | None = None,
+        tier: str | None = None,
         on_event: Emit | None = None,
         asker: Asker | None = None,
     ) -> RunResult:
         """Run ``task`` to an outcome. ``budget`` overrides the configured per-run limits;
-        ``tools`` (globs over namespaced names) narrows the role's tools for this run."""
+        ``tools`` (globs over namespaced names) narrows the role's tools for this run; ``tier``
+        picks the model tier for its calls (default: ``[agent] tier``, else the router)."""
         if not task.strip():
             raise RunRejected("the task is empty")
         kind = agent or self.settings.agent.kind
@@ -173,6 +176,8 @@ class Host:
         )
         if tools:
             state.options["tools"] = list(tools)
+        if tier:
+            state.options["tier"] = tier
         return await self._run(state, on_event or ignore, resumed=False, asker=asker)
 
     async def resume(
@@ -213,10 +218,20 @@ class Host:
             meter=BudgetMeter(effective, state.spent, scopes=scopes),
             recorder=StoreRecorder(store, state.session_id),
             emit=self._keep_compactions(state, emit),
-            config=self.settings.agent,
+            config=self._agent_config(state),
             price_of=self._price_of,
         )
         return await run_agent(ctx, state, resumed=resumed)
+
+    def _agent_config(self, state: RunState) -> AgentConfig:
+        tier = state.options.get("tier")
+        if tier is None:
+            return self.settings.agent
+        if self.router is not None and tier not in self.router.tiers:
+            raise RunRejected(
+                f"unknown model tier {tier!r}; choose one of {', '.join(self.router.tiers)}"
+            )
+        return self.settings.agent.model_copy(update={"tier": tier})
 
     def _keep_compactions(self, state: RunState, emit: Emit) -> Emit:
         """Compaction summaries also become notes in the run's memory scope, so what a long
