@@ -11,6 +11,7 @@ them as cancelled (``agenthost resume`` continues them), so no work is lost.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import suppress
 from typing import Any, ClassVar
 
 import anyio
@@ -19,7 +20,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Header, TabbedContent, TabPane
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerError, WorkerState
 
 from host.config import Settings
 from tui.dialogs import Confirm, Help, NewRun
@@ -68,6 +69,7 @@ class OperatorApp(App[None]):
 
     TITLE = "agenthost"
     CSS_PATH = "app.tcss"
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (120, "-wide")]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "new_run", "New run"),
         Binding("1", "tab('runs')", "Runs", show=False),
@@ -94,8 +96,22 @@ class OperatorApp(App[None]):
 
     def on_mount(self) -> None:
         self.sub_title = "attached: watch and approve" if self.operator.attach else "host"
-        self.run_worker(self._hold(), name="host", group="host", exit_on_error=False)
+        self._host_worker = self.run_worker(
+            self._hold(), name="host", group="host", exit_on_error=False
+        )
         self.set_interval(0.5, self._watch_approvals)
+
+    async def on_unmount(self) -> None:
+        """Close the host (its MCP servers, model, stores) before the event loop goes;
+        runs still going are cancelled first, which saves them as cancelled."""
+        for worker, _view in self._runs.values():
+            worker.cancel()
+        for worker, _view in self._runs.values():
+            with suppress(WorkerError):
+                await worker.wait()
+        self._stop.set()
+        with suppress(WorkerError):
+            await self._host_worker.wait()
 
     async def _hold(self) -> None:
         try:

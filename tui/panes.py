@@ -96,7 +96,7 @@ class RunsPane(Pane):
             live = self.operator.live.get(s.id)
             state = "waiting" if s.id in waiting and s.status == "running" else s.status
             model = models.get(s.id, "")
-            if not self._wanted(state, live is not None, needle, s.id, s.task, s.agent,
+            if not self._wanted(state, live is not None and not live.finished, needle, s.id, s.task, s.agent,
                                 s.role or "", model):  # fmt: skip
                 continue
             steps, tin, tout, cost, secs = (

@@ -82,7 +82,7 @@ class RunScreen(Screen[None]):
         head.append(f"  {view.agent}", "cyan")
         if view.role:
             head.append(f"  role {view.role}")
-        head.append(f"  session {view.session_id or '…'}  trace {view.trace_id[:12] or '…'}", "dim")
+        head.append(f"  {view.session_id or '…'}  trace {view.trace_id[:8] or '…'}", "dim")
         if view.compactions:
             head.append(f"  compacted ×{view.compactions}", "magenta")
         head.append(f"\n{one_line(view.task, 200)}", "bold")

@@ -113,9 +113,10 @@ def seed(store: SessionStore, approvals: ApprovalStore, notes: NotesStore) -> li
             "Summarise the design notes and list open questions",
             Outcome(
                 OutcomeKind.BUDGET_EXHAUSTED,
-                "output_tokens budget exhausted: 400/400",
-                Exhaustion(BudgetKind.OUTPUT_TOKENS, 400, 400),
+                "steps budget exhausted: 2/2",
+                Exhaustion(BudgetKind.STEPS, 2, 2),
             ),
+            budget=Budget(max_steps=2, max_output_tokens=400, max_seconds=60),
             agent="plan",
             role="researcher",
             steps=[
