@@ -21,14 +21,14 @@ LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_OPENMP=OFF
 endif
 WHEELHOUSE ?= $(HOME)/.cache/agenthost/wheels/$(shell echo '$(LLAMA_CPP_VERSION) $(LLAMA_CMAKE_ARGS)' | sha256sum | cut -c1-12)
 
-.PHONY: setup sandbox-deps run test lint typecheck unit bench bench-peers clean node-servers
+.PHONY: setup sandbox-deps tui-deps run test lint typecheck unit bench bench-peers clean node-servers
 
 # A third-party MCP server in another language (TypeScript, from npm) for the host's tests.
 # Optional: without node/npm, or offline from npm, the test that uses it is skipped.
 NODE_PREFIX := .cache/node
 EVERYTHING := @modelcontextprotocol/server-everything@2026.8.31
 
-setup: sandbox-deps $(VENV)/.ready
+setup: sandbox-deps tui-deps $(VENV)/.ready
 
 # The code sandbox uses bubblewrap (Debian: bubblewrap) and falls back to util-linux unshare
 # without it. Installed when missing and we are root with apt; never fails the setup.
@@ -39,6 +39,16 @@ sandbox-deps:
 	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap; } >/dev/null 2>&1 \
 	      || echo "warning: could not install bubblewrap; the sandbox will use unshare"; \
 	  else echo "note: bubblewrap not installed; the sandbox will use unshare (docs/sandbox.md)"; fi; }
+
+# The console's real-terminal test drives `agenthost tui` under tmux. Installed when missing
+# and we are root with apt; without it that one test is skipped.
+tui-deps:
+	@command -v tmux >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing tmux for the console's terminal test..."; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux; } >/dev/null 2>&1 \
+	      || echo "warning: could not install tmux; the console's terminal test is skipped"; \
+	  else echo "note: tmux not installed; the console's terminal test is skipped"; fi; }
 
 $(VENV)/.ready: pyproject.toml constraints.txt Makefile
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

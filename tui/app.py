@@ -18,6 +18,7 @@ import anyio
 from textual import on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 from textual.worker import Worker, WorkerError, WorkerState
@@ -69,7 +70,7 @@ class OperatorApp(App[None]):
 
     TITLE = "agenthost"
     CSS_PATH = "app.tcss"
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (120, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]  # noqa: RUF012
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "new_run", "New run"),
         Binding("1", "tab('runs')", "Runs", show=False),
@@ -224,8 +225,9 @@ class OperatorApp(App[None]):
         label = f"2 Approvals ({len(pending)})" if pending else "2 Approvals"
         main = self.screen_stack[0] if self.screen_stack else None
         if isinstance(main, MainScreen) and label != self._approvals_label:
-            self._approvals_label = label
-            main.query_one("#tabs", TabbedContent).get_tab("approvals").label = label
+            with suppress(NoMatches):  # the tabs are not composed yet: next time
+                main.query_one("#tabs", TabbedContent).get_tab("approvals").label = label
+                self._approvals_label = label
 
     # ---- navigation -------------------------------------------------------------------
 

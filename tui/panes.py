@@ -96,8 +96,9 @@ class RunsPane(Pane):
             live = self.operator.live.get(s.id)
             state = "waiting" if s.id in waiting and s.status == "running" else s.status
             model = models.get(s.id, "")
-            if not self._wanted(state, live is not None and not live.finished, needle, s.id, s.task, s.agent,
-                                s.role or "", model):  # fmt: skip
+            running_here = live is not None and not live.finished
+            fields = (s.id, s.task, s.agent, s.role or "", model)
+            if not self._wanted(state, running_here, needle, *fields):
                 continue
             steps, tin, tout, cost, secs = (
                 s.steps,

@@ -158,17 +158,34 @@ class StepTree(Tree[Step]):
             del self._shown[len(steps) :]
 
     def _add_step(self, step: Step, *, expand: bool) -> None:
-        node = self.root.add(_step_label(step), data=step, expand=expand)
+        node = self.root.add(_step_label(step), data=step, allow_expand=True)
+        if expand:
+            self._fill(node)
+            node.expand()
+
+    def _fill(self, node: TreeNode[Step]) -> None:
+        """A step's block is built when it is first unfolded: ten thousand folded steps
+        cost one line each."""
+        step = node.data
+        if step is None or node.children:
+            return
         if step.text.strip():
             _add_text(node, "💭 ", step.text, "italic")
         for record in step.tools:
             _add_tool(node, record)
         if step.partial:
             node.add_leaf(Text("cut short (budget, error or cancel)", style="yellow"))
+        if not node.children:
+            node.add_leaf(Text("(no text, no tools)", style="dim"))
+
+    def on_tree_node_expanded(self, event: Tree.NodeExpanded[Step]) -> None:
+        if event.node.parent is self.root:
+            self._fill(event.node)
 
     def set_all(self, expanded: bool) -> None:
         for node in self.root.children:
             if expanded:
+                self._fill(node)
                 node.expand()
             else:
                 node.collapse()

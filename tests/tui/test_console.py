@@ -14,16 +14,18 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Label, Static, TextArea
 
 from agents.budget import Budget
+from host.config import Settings
 from inference import ChatRequest
 from inference.backends.scripted import ScriptedCall, Turn
 from memory.notes import Scope
 from memory.sessions import SessionStore
+from tests.tui.seed import long_run
 from tui.app import MainScreen, OperatorApp
 from tui.dialogs import AskText, Confirm, EditArguments, Help
 from tui.live import RunView
 from tui.operator import RunRequest
 from tui.run_screen import RunScreen, TraceScreen
-from tui.widgets import BudgetGauge
+from tui.widgets import BudgetGauge, StepTree
 
 pytestmark = pytest.mark.anyio
 
@@ -159,8 +161,9 @@ async def test_gauges_move_while_tokens_stream_and_turn_red(make_app: Any) -> No
         view = app.start_run(RunRequest("talk", budget=Budget(max_output_tokens=60)))
         await until(
             pilot,
-            lambda: isinstance(app.screen, RunScreen)
-            and bool(app.screen.query("#gauge-output_tokens")),
+            lambda: (
+                isinstance(app.screen, RunScreen) and bool(app.screen.query("#gauge-output_tokens"))
+            ),
         )
         gauge = app.screen.query_one("#gauge-output_tokens", BudgetGauge)
         seen: list[float] = []
@@ -263,3 +266,23 @@ async def test_servers_memory_and_quitting_with_a_live_run(make_app: Any) -> Non
     store = SessionStore(app.operator.settings.db_url)
     assert store.get(view.session_id).status == "cancelled"
     store.close()
+
+
+async def test_ten_thousand_steps_open_folded_and_unfold_on_demand(tmp_path: Path) -> None:
+    state = long_run(10_000)
+    view = RunView(session_id=state.session_id, task=state.task, steps=state.steps,
+                   status="completed", answer=state.answer)  # fmt: skip
+    app = OperatorApp(Settings(home=tmp_path / "home"), attach=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = RunScreen(app.operator, view)
+        await app.push_screen(screen)
+        await pilot.pause()
+        tree = screen.query_one(StepTree)
+        nodes = list(tree.root.children)
+        assert len(nodes) == 10_000
+        assert [bool(n.children) for n in nodes[-2:]] == [False, True]  # only the last is built
+        await pilot.press("home", "space")
+        await until(pilot, lambda: bool(nodes[0].children))
+        assert nodes[0].is_expanded
+        await pilot.press("end")
+        assert tree.cursor_line > 10_000

@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.css.query import NoMatches
 from textual.pilot import Pilot
+from textual.widgets import DataTable, TabbedContent
 
 from approvals import ApprovalStore
 from host.config import Settings
@@ -36,15 +38,13 @@ async def loaded(pilot: Pilot[Any]) -> None:
     """Wait until the runs table and the approvals count are on screen."""
     app = pilot.app
     for _ in range(200):
-        table = app.screen.query("#runs-table")
-        if (
-            table
-            and table.first().row_count == 5
-            and "(1)"
-            in str(
-                app.screen.query_one("#tabs").get_tab("approvals").label  # type: ignore[attr-defined]
-            )
-        ):
+        try:
+            rows = app.screen.query_one("#runs-table", DataTable).row_count
+            tabs = app.screen.query_one("#tabs", TabbedContent)
+            label = str(tabs.get_tab("approvals").label)
+        except NoMatches:  # not composed yet
+            rows, label = 0, ""
+        if rows == 5 and "(1)" in label:
             break
         await pilot.pause(0.05)
     await pilot.pause()
