@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -286,3 +289,15 @@ async def test_ten_thousand_steps_open_folded_and_unfold_on_demand(tmp_path: Pat
         assert nodes[0].is_expanded
         await pilot.press("end")
         assert tree.cursor_line > 10_000
+
+
+def test_cli_says_plainly_when_there_is_no_terminal(tmp_path: Path) -> None:
+    agenthost = Path(sys.executable).with_name("agenthost")
+    env = {**os.environ, "AGENTHOST_HOME": str(tmp_path / "home")}
+    env.pop("AGENTHOST_TUI_FORCE", None)
+    out = subprocess.run(
+        [str(agenthost), "tui"], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert out.returncode == 2
+    assert "needs a terminal" in out.stderr
+    assert "Traceback" not in out.stderr
