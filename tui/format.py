@@ -89,6 +89,11 @@ def one_line(text: str, width: int = 60) -> str:
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
+def tail(text: str, width: int = 30) -> str:
+    """The end of a long path (its file name is what people look for)."""
+    return text if len(text) <= width else "…" + text[-(width - 1) :]
+
+
 def arguments_view(tool: str, arguments: Mapping[str, Any]) -> RenderableType:
     """A readable view of a tool call's arguments: code is highlighted, a file edit is shown
     as a diff against the file on disk, anything else as indented JSON."""

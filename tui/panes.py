@@ -22,7 +22,7 @@ from agents.budget import BudgetKind
 from approvals.store import ApprovalRow, NotPending
 from memory.notes import Scope
 from rag.errors import RagError
-from tui.format import arguments_view, clock, count, money, one_line, seconds, status
+from tui.format import arguments_view, clock, count, money, one_line, seconds, status, tail
 from tui.operator import NotReady, Operator
 from tui.widgets import Row, selected_key, sync_table
 
@@ -515,7 +515,7 @@ class KnowledgePane(Pane):
                     [
                         str(rank),
                         f"{h.score:.3f}",
-                        one_line(h.source, 30),
+                        tail(h.source, 30),
                         where,
                         one_line(h.text, 70),
                     ],

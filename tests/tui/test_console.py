@@ -301,3 +301,25 @@ def test_cli_says_plainly_when_there_is_no_terminal(tmp_path: Path) -> None:
     assert out.returncode == 2
     assert "needs a terminal" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+async def test_knowledge_search_shows_ranked_chunks_with_sources(
+    make_app: Any, tmp_path: Path
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "tokyo.md").write_text("# Tokyo\n\nTokyo keeps Japan Standard Time, UTC+9, all year.\n")
+    (docs / "paris.md").write_text(
+        "# Paris\n\nParis uses Central European Time, UTC+1 in winter.\n"
+    )
+    app: OperatorApp = make_app(adder)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.operator.host is not None)
+        report = await app.operator.rag().ingest([docs], "cities")
+        assert report.chunks == 2
+        await pilot.press("5", "slash", *"which timezone does tokyo use", "enter")
+        table = app.screen.query_one("#rag-table", DataTable)
+        await until(pilot, lambda: table.row_count == 2, within_s=120)
+        assert "tokyo.md" in str(table.get_row_at(0)[2])
+        await pilot.pause(0.2)
+        assert "UTC+9" in text_of(app.screen.query_one("#rag-detail", Static))
