@@ -150,7 +150,7 @@ class OperatorApp(App[None]):
         with anyio.fail_after(120):  # the host starts its servers and model first
             await self.operator.ready.wait()
         try:
-            result = await self.operator.run(request, view, lambda v: None)
+            result = await self.operator.run(request, view)
         except NotReady as exc:
             view.status = "error"
             view.answer = str(exc)

@@ -8,7 +8,7 @@ Nothing here draws; the screens call it and read what it returns.
 from __future__ import annotations
 
 import getpass
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,8 +28,6 @@ from memory.notes import NotesStore
 from memory.sessions import SessionRow, SessionStore, StepRow
 from rag.service import RagService
 from tui.live import RunView
-
-Changed = Callable[[RunView], None]
 
 
 @dataclass(frozen=True)
@@ -118,8 +116,9 @@ class Operator:
 
     # ---- runs -------------------------------------------------------------------------
 
-    async def run(self, request: RunRequest, view: RunView, changed: Changed) -> RunResult:
-        """Run ``request`` to its outcome, folding every event into ``view``."""
+    async def run(self, request: RunRequest, view: RunView) -> RunResult:
+        """Run ``request`` to its outcome, folding every event into ``view`` (the screens
+        redraw from it on their own clock, so a fast model cannot flood the terminal)."""
         host = self._host()
         view.live = True
 
@@ -127,7 +126,6 @@ class Operator:
             view.apply(event)
             if view.session_id and view.session_id not in self.live:
                 self.live[view.session_id] = view
-            changed(view)
 
         return await host.run(
             request.task,

@@ -85,6 +85,14 @@ def test_example_config_in_the_repo_is_valid(monkeypatch: pytest.MonkeyPatch) ->
     assert set(s.inference.tiers) >= {"fast", "main"}
 
 
+def test_console_example_config_asks_before_sandbox_code() -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "console.toml"
+    s = load_settings(example)
+    assert s.approvals.default == "ask"
+    assert s.servers["sandbox"].policy("run_python")[0] == "high"
+    assert "time" in s.servers  # the defaults stay
+
+
 def test_adding_a_backend_keeps_the_embedded_default(tmp_path: Path) -> None:
     cfg = write(
         tmp_path / "a.toml",
