@@ -317,7 +317,7 @@ def help_sections() -> list[tuple[str, list[tuple[str, str]]]]:
 
     return [
         ("Everywhere", [*keys(OperatorApp.BINDINGS), ("ctrl+p", "Command palette")]),
-        ("Runs tab", [*keys(RunsPane.BINDINGS), ("enter", "Open the selected run")]),
+        ("Runs tab", keys(RunsPane.BINDINGS)),
         ("Approvals tab", keys(ApprovalsPane.BINDINGS)),
         ("Servers tab", keys(ServersPane.BINDINGS)),
         ("Memory tab", keys(MemoryPane.BINDINGS)),
