@@ -70,8 +70,8 @@ async def retrieve_all(
     results: dict[str, list[Hit]] = {}
     started = time.perf_counter()
     for q in questions:
-        results[q.qid] = await kn.retrieve(q.text, TENANT, [COLLECTION], k=k, mode=mode,
-                                           reranker=reranker)  # fmt: skip
+        found = await kn.retrieve(q.text, TENANT, [COLLECTION], k=k, mode=mode, reranker=reranker)
+        results[q.qid] = found.hits
     return results, (time.perf_counter() - started) / len(questions)
 
 
@@ -131,7 +131,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     # the refusal gate alone: best cosine similarity of the hybrid hits vs the threshold
     off_topic: dict[str, list[Hit]] = {}
     for i, text in enumerate(unanswerable):
-        off_topic[f"u{i}"] = await kn.retrieve(text, TENANT, [COLLECTION], k=5)
+        off_topic[f"u{i}"] = (await kn.retrieve(text, TENANT, [COLLECTION], k=5)).hits
     best = {qid: max((h.similarity or 0.0) for h in hits) for qid, hits in hybrid.items()}
     best_u = {qid: max((h.similarity or 0.0) for h in hits) for qid, hits in off_topic.items()}
     sweep = []

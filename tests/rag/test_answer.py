@@ -100,8 +100,8 @@ async def test_llm_reranker_reorders_by_the_models_digits(
         return Turn("9" if "kettle" in request.messages[0].content else "1")
 
     reranker = LLMReranker(ScriptedBackend(rate))
-    plain = await knowledge.retrieve("the statement", ACME, k=3)
-    reranked = await knowledge.retrieve("the statement", ACME, k=3, reranker=reranker)
+    plain = (await knowledge.retrieve("the statement", ACME, k=3)).hits
+    reranked = (await knowledge.retrieve("the statement", ACME, k=3, reranker=reranker)).hits
     assert plain[0].source != reranked[0].source
     assert reranked[0].source.endswith("guide.md")
     assert reranked[0].score == 9.0
@@ -116,12 +116,14 @@ async def test_real_model_answers_from_the_sources(knowledge: Knowledge, corpus:
         answer = await Answerer(knowledge, backend).answer(
             "To what temperature should water be boiled for tea?", ACME, ["docs"]
         )
-        reranked = await knowledge.retrieve(
-            "To what temperature should water be boiled for tea?",
-            ACME,
-            k=2,
-            reranker=LLMReranker(backend),
-        )
+        reranked = (
+            await knowledge.retrieve(
+                "To what temperature should water be boiled for tea?",
+                ACME,
+                k=2,
+                reranker=LLMReranker(backend),
+            )
+        ).hits
     finally:
         await backend.aclose()
     assert not answer.refused
