@@ -252,8 +252,9 @@ class Knowledge:
         if expansion is not None and expansion.queries:
             vectors = self.embedder.inner.encode(expansion.queries)
             queries += zip(expansion.queries, vectors, strict=True)
-        if expansion is not None and expansion.passage:
-            queries = [(query, self.embedder.inner.encode([expansion.passage])[0])]
+        passage = expansion.passage if expansion is not None else None
+        if passage:
+            queries = [(query, self.embedder.inner.encode([passage])[0])]
         rankings: dict[str, list[tuple[str, float]]] = {}
         for i, (text, vector) in enumerate(queries):
             ranks = self._rank(text, vector, dense, principal, cols, filters, n, mode)
@@ -273,7 +274,7 @@ class Knowledge:
         pool = [c for c in pool if c in rows and c in dense and _readable(rows[c], principal, cols)]
         # similarity is always to the query itself (the refusal gate reads it), never to a
         # rephrasing or a hypothetical passage
-        sims = dict(rankings.get("dense", [])) if queries[0][1] is qvec else {}
+        sims = {} if passage else dict(rankings.get("dense", []))
         missing = [c for c in pool if c not in sims]
         if missing:
             sims.update(zip(missing, (dense.vectors_of(missing) @ qvec).tolist(), strict=True))
@@ -319,10 +320,12 @@ class Knowledge:
         query_vector: Vector | None = None,
         expand: Expand = "none",
         expander: QueryExpander | None = None,
+        rerank_top: int | None = None,
     ) -> SearchResult:
         """``search``, after query expansion (``expand``: "multi" or "hyde", written by
-        ``expander``'s model) and followed by reranking of the top candidates down to ``k``.
-        A model that fails to expand leaves a note in ``expansion`` and plain retrieval."""
+        ``expander``'s model) and followed by reranking of the top ``rerank_top`` (default
+        ``candidates``) hits down to ``k``. A model that fails to expand leaves a note in
+        ``expansion`` and plain retrieval."""
         import anyio.to_thread
 
         if mode not in get_args(Mode):
@@ -338,7 +341,7 @@ class Knowledge:
             self.collections_for(principal, collections)  # fail before spending a model call
             expansion = await expander.expand(query, expand)
         k = k or self.config.retrieval.k
-        n = self.config.retrieval.candidates if reranker else k
+        n = max(rerank_top or self.config.retrieval.candidates, k) if reranker else k
         hits = await anyio.to_thread.run_sync(
             lambda: self.search(
                 query,
