@@ -107,6 +107,7 @@ async def test_agent_answers_with_a_citation_from_the_rag_server(
 
 
 @pytest.mark.realmodel
+@pytest.mark.slow  # 153 s on 2 cores shared with two other model runs (three model loads)
 async def test_real_model_searches_the_rag_server(isolated_home: Path, tmp_path: Path) -> None:
     ingested(isolated_home, tmp_path)
     settings = Settings(
