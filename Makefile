@@ -23,10 +23,12 @@ WHEELHOUSE ?= $(HOME)/.cache/agenthost/wheels/$(shell echo '$(LLAMA_CPP_VERSION)
 
 .PHONY: setup sandbox-deps tui-deps run test lint typecheck unit bench bench-peers clean node-servers
 
-# A third-party MCP server in another language (TypeScript, from npm) for the host's tests.
-# Optional: without node/npm, or offline from npm, the test that uses it is skipped.
+# A third-party MCP server in another language (TypeScript, from npm) for the host's tests, and
+# the MCP Inspector (its CLI mode drives the RAG server in a test; docs/rag.md).
+# Optional: without node/npm, or offline from npm, the tests that use them are skipped.
 NODE_PREFIX := .cache/node
 EVERYTHING := @modelcontextprotocol/server-everything@2026.8.31
+INSPECTOR := @modelcontextprotocol/inspector@2.12.0
 
 setup: sandbox-deps tui-deps $(VENV)/.ready
 
@@ -72,11 +74,11 @@ test: setup node-servers lint typecheck unit
 
 node-servers: $(NODE_PREFIX)/.ready
 
-$(NODE_PREFIX)/.ready:
+$(NODE_PREFIX)/.ready: Makefile
 	@if command -v npm >/dev/null 2>&1; then \
-	  npm install --silent --no-audit --no-fund --prefix $(NODE_PREFIX) $(EVERYTHING) >/dev/null 2>&1 \
-	    && touch $@ || echo "note: could not install $(EVERYTHING) from npm; its test will be skipped"; \
-	else echo "note: npm not found; the TypeScript MCP server test will be skipped"; fi
+	  npm install --silent --no-audit --no-fund --prefix $(NODE_PREFIX) $(EVERYTHING) $(INSPECTOR) >/dev/null 2>&1 \
+	    && touch $@ || echo "note: could not install $(EVERYTHING) and $(INSPECTOR) from npm; their tests will be skipped"; \
+	else echo "note: npm not found; the TypeScript MCP server and MCP Inspector tests will be skipped"; fi
 
 lint: setup
 	$(BIN)/ruff check .

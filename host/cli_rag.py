@@ -7,7 +7,7 @@ import json
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, get_args
 
 import typer
 from rich.console import Console
@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from host.config import Settings
 from host.errors import AgentHostError
 from rag import RagError, RagService
-from rag.types import Answer, Hit, Mode
+from rag.types import Answer, Expand, Expansion, Hit, Mode, SearchResult
 
 T = TypeVar("T")
 err = Console(stderr=True, highlight=False)
@@ -40,6 +40,13 @@ Tenant = Annotated[
     str | None, typer.Option(help="Tenant (default: rag.tenant from the configuration).")
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+ExpandOpt = Annotated[
+    str,
+    typer.Option(
+        "--expand",
+        help="Query expansion by the model: none, multi (rephrasings) or hyde (a drafted answer).",
+    ),
+]
 
 
 def register(
@@ -134,6 +141,7 @@ def register(
         ] = None,
         mode: Annotated[str, typer.Option(help="hybrid, bm25 or dense.")] = "hybrid",
         rerank: Annotated[bool, typer.Option(help="Rerank (rag.retrieval.reranker).")] = False,
+        expand: ExpandOpt = "none",
         tenant: Tenant = None,
         group: Annotated[
             list[str] | None, typer.Option("--group", help="ACL group of the reader (repeat).")
@@ -148,11 +156,14 @@ def register(
             err.print(f"[red]error:[/] --mode must be hybrid, bm25 or dense, not {mode!r}")
             raise typer.Exit(2)
         chosen: Mode = mode  # type: ignore[assignment]
+        how = _expand(expand)
 
-        async def go(svc: RagService) -> list[Hit]:
-            return await svc.search(query, collection, k=k, mode=chosen, rerank=rerank)
+        async def go(svc: RagService) -> SearchResult:
+            return await svc.search(query, collection, k=k, mode=chosen, rerank=rerank, expand=how)
 
-        hits = call(tenant, group, go)
+        found = call(tenant, group, go)
+        _report(found.expansion)
+        hits = found.hits
         if as_json:
             print(json.dumps([h.model_dump(mode="json") for h in hits], indent=2))
             return
@@ -173,6 +184,7 @@ def register(
             int | None, typer.Option("-k", min=1, help="Passages (default: rag.retrieval.k).")
         ] = None,
         rerank: Annotated[bool, typer.Option(help="Rerank (rag.retrieval.reranker).")] = False,
+        expand: ExpandOpt = "none",
         tenant: Tenant = None,
         group: Annotated[
             list[str] | None, typer.Option("--group", help="ACL group of the reader (repeat).")
@@ -185,10 +197,13 @@ def register(
         Example: agenthost ask "What port does the server use?" --collection handbook
         """
 
+        how = _expand(expand)
+
         async def go(svc: RagService) -> Answer:
-            return await svc.answer(question, collection, k=k, rerank=rerank)
+            return await svc.answer(question, collection, k=k, rerank=rerank, expand=how)
 
         answer = call(tenant, group, go)
+        _report(answer.expansion)
         if as_json:
             print(answer.model_dump_json(indent=2))
             return
@@ -204,6 +219,26 @@ def register(
                 print(f"[{i}] {_where(h)}  (chunk {h.chunk_id})")
         if answer.cached:
             err.print("[dim]answer from the cache[/]")
+
+
+def _expand(value: str) -> Expand:
+    if value not in get_args(Expand):
+        err.print(f"[red]error:[/] --expand must be none, multi or hyde, not {value!r}")
+        raise typer.Exit(2)
+    return value  # type: ignore[return-value]
+
+
+def _report(expansion: Expansion | None) -> None:
+    """What expansion searched, or why it fell back to the query alone (stderr: --json stays
+    clean)."""
+    if expansion is None:
+        return
+    if expansion.note:
+        err.print(f"[yellow]note:[/] {escape(expansion.note)}")
+    for q in expansion.queries:
+        err.print(f"[dim]also searched: {escape(q)}[/]")
+    if expansion.passage:
+        err.print(f"[dim]hypothetical passage: {escape(expansion.passage[:200])}[/]")
 
 
 def _where(hit: Hit) -> str:

@@ -11,9 +11,11 @@ import anyio.to_thread
 
 from inference import ChatRequest, Message
 from rag.config import AnswerConfig
+from rag.expand import QueryExpander
 from rag.knowledge import Knowledge
-from rag.rerank import ChatModel, Reranker, generate
-from rag.types import Answer, Citation, Filters, Hit, Mode, Principal
+from rag.llm import ChatModel, generate
+from rag.rerank import Reranker
+from rag.types import Answer, Citation, Expand, Filters, Hit, Mode, Principal
 
 REFUSAL = "Not found in the sources."
 SYSTEM = (
@@ -59,12 +61,16 @@ class Answerer:
         config: AnswerConfig | None = None,
         *,
         reranker: Reranker | None = None,
+        expander: QueryExpander | None = None,
         use_cache: bool = True,
     ) -> None:
         self.knowledge = knowledge
         self.model = model
         self.config = config or knowledge.config.answer
         self.reranker = reranker
+        self.expander = expander or QueryExpander(
+            model, knowledge.config.expansion, tier=self.config.tier
+        )
         self.use_cache = use_cache
 
     async def answer(
@@ -76,19 +82,22 @@ class Answerer:
         k: int | None = None,
         filters: Filters | None = None,
         mode: Mode = "hybrid",
+        expand: Expand = "none",
     ) -> Answer:
+        """A grounded answer; ``expand`` ("multi", "hyde") widens retrieval through the model."""
         kn = self.knowledge
         cols = kn.collections_for(principal, collections)
-        scope = self._scope(principal, cols, k, filters, mode)
+        scope = self._scope(principal, cols, k, filters, mode, expand)
         qvec = await anyio.to_thread.run_sync(lambda: kn.embedder.inner.encode([question])[0])
         if self.use_cache:
             cached = kn.answers.get(principal.tenant, scope, qvec, self.config.cache_similarity)
             if cached is not None:
                 return cached
-        hits = await kn.retrieve(
+        found = await kn.retrieve(
             question, principal, cols, k=k, filters=filters, mode=mode, reranker=self.reranker,
-            query_vector=qvec,
+            query_vector=qvec, expand=expand, expander=self.expander,
         )  # fmt: skip
+        hits = found.hits
         best = max((h.similarity for h in hits if h.similarity is not None), default=None)
         if best is None or best < self.config.min_score:
             result = Answer(
@@ -96,7 +105,9 @@ class Answerer:
             )
         else:
             result = await self._generate(question, hits, best)
-        if self.use_cache:
+        result.expansion = found.expansion
+        # an answer from a failed expansion is not what this scope promises: not cached
+        if self.use_cache and not (found.expansion and found.expansion.note):
             kn.answers.put(principal.tenant, scope, cols, qvec, question, result)
         return result
 
@@ -130,6 +141,7 @@ class Answerer:
         k: int | None,
         filters: Filters | None,
         mode: Mode,
+        expand: Expand,
     ) -> str:
         """Everything besides the question that decides an answer: a cached answer is reused
         only when all of it is equal."""
@@ -141,6 +153,7 @@ class Answerer:
                 "groups": sorted(principal.readable),
                 "k": k,
                 "mode": mode,
+                "expand": expand,
                 "filters": filters.model_dump(mode="json") if filters else None,
                 "rerank": self.reranker.name if self.reranker else None,
                 "min_score": self.config.min_score,

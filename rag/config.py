@@ -46,6 +46,19 @@ class RetrievalConfig(BaseModel):
     )
 
 
+class ExpansionConfig(BaseModel):
+    """Multi-query expansion and HyDE, asked for per call (``expand=``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    queries: int = Field(3, ge=1, le=8, description="rephrasings the model writes (multi)")
+    max_tokens: int = Field(200, ge=16, description="most tokens for the rephrasings or passage")
+    passage_chars: int = Field(
+        600, ge=50, description="a HyDE passage is cut here (MiniLM reads ~256 tokens)"
+    )
+    tier: str | None = Field(None, description="inference tier; None: the answer tier")
+
+
 class AnswerConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -77,4 +90,5 @@ class RagConfig(BaseModel):
     chunking: ChunkingConfig = Field(default_factory=ChunkingConfig)
     embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
     retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig)
+    expansion: ExpansionConfig = Field(default_factory=ExpansionConfig)
     answer: AnswerConfig = Field(default_factory=AnswerConfig)

@@ -15,6 +15,12 @@ class RagConfigError(RagError):
     exit_code = 2
 
 
+class InvalidArgument(RagError):
+    """A call's argument has a value the library does not know (a mode, an expansion...)."""
+
+    exit_code = 2
+
+
 class ExtractionError(RagError):
     """A file could not be read or parsed."""
 

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -21,7 +22,15 @@ from rag.chunking import Piece, chunk
 from rag.config import RagConfig
 from rag.dense import DenseIndex
 from rag.embedding import CachedEmbedder, Embedder, SentenceTransformerEmbedder
-from rag.errors import ChunkNotFound, ExtractionError, IndexBusy, RagError, UnknownCollection
+from rag.errors import (
+    ChunkNotFound,
+    ExtractionError,
+    IndexBusy,
+    InvalidArgument,
+    RagError,
+    UnknownCollection,
+)
+from rag.expand import QueryExpander
 from rag.extract import extract
 from rag.fusion import mmr, rrf
 from rag.ingest import embed_text, iter_files, under
@@ -32,11 +41,14 @@ from rag.types import (
     ChunkRecord,
     CollectionInfo,
     DocumentInfo,
+    Expand,
+    Expansion,
     Filters,
     Hit,
     IngestReport,
     Mode,
     Principal,
+    SearchResult,
     Span,
 )
 
@@ -224,27 +236,35 @@ class Knowledge:
         mmr_lambda: float | None = None,
         candidates: int | None = None,
         query_vector: Vector | None = None,
+        expansion: Expansion | None = None,
     ) -> list[Hit]:
         """Hybrid (or BM25-only, or dense-only) search; every hit is readable by ``principal``.
-        ``query_vector`` saves encoding the query again when the caller already has it."""
+        ``query_vector`` saves encoding the query again when the caller already has it.
+        ``expansion`` adds rephrasings (each ranked like the query, all fused together) or a
+        HyDE passage (its embedding ranks the dense side instead of the query's)."""
         cfg = self.config.retrieval
         k = k or cfg.k
         cols = self.collections_for(principal, collections)
         n = max(candidates or cfg.candidates, k)
         qvec = self.embedder.inner.encode([query])[0] if query_vector is None else query_vector
         dense = self.dense_index()
-        rankings: dict[str, list[str]] = {}
-        bm25: list[tuple[str, float]] = []
-        sims: dict[str, float] = {}
-        if mode in ("hybrid", "bm25"):
-            bm25 = self.lexical.search(query, principal, cols, filters, n)
-            rankings["bm25"] = [cid for cid, _ in bm25]
-        if mode in ("hybrid", "dense"):
-            found = dense.search(qvec, principal, cols, filters, n)
-            rankings["dense"] = [cid for cid, _ in found]
-            sims = dict(found)
-        weights = {"bm25": cfg.bm25_weight, "dense": cfg.dense_weight}
-        fused = rrf(rankings, weights, cfg.rrf_k)
+        queries: list[tuple[str, Vector]] = [(query, qvec)]  # (BM25 text, dense vector)
+        if expansion is not None and expansion.queries:
+            vectors = self.embedder.inner.encode(expansion.queries)
+            queries += zip(expansion.queries, vectors, strict=True)
+        passage = expansion.passage if expansion is not None else None
+        if passage:
+            queries = [(query, self.embedder.inner.encode([passage])[0])]
+        rankings: dict[str, list[tuple[str, float]]] = {}
+        for i, (text, vector) in enumerate(queries):
+            ranks = self._rank(text, vector, dense, principal, cols, filters, n, mode)
+            for side, found in ranks.items():
+                rankings[f"{side}:{i}" if i else side] = found
+        weights = {
+            name: cfg.bm25_weight if name.startswith("bm25") else cfg.dense_weight
+            for name in rankings
+        }
+        fused = rrf({name: [c for c, _ in r] for name, r in rankings.items()}, weights, cfg.rrf_k)
         ranked = sorted(fused, key=lambda c: -fused[c])
         mmr_lambda = cfg.mmr_lambda if mmr_lambda is None else mmr_lambda
         pool = ranked[: n if mmr_lambda is not None else k * 2]
@@ -252,18 +272,40 @@ class Knowledge:
         # Tantivy may briefly hold chunks of a version SQLite has replaced: those are dropped
         # here, and so is anything the principal may not read (a second guard, not the first).
         pool = [c for c in pool if c in rows and c in dense and _readable(rows[c], principal, cols)]
+        # similarity is always to the query itself (the refusal gate reads it), never to a
+        # rephrasing or a hypothetical passage
+        sims = {} if passage else dict(rankings.get("dense", []))
         missing = [c for c in pool if c not in sims]
         if missing:
             sims.update(zip(missing, (dense.vectors_of(missing) @ qvec).tolist(), strict=True))
         if mmr_lambda is not None and pool:
             order = mmr([fused[c] for c in pool], dense.vectors_of(pool), k, mmr_lambda)
             pool = [pool[i] for i in order]
-        bm25_rank = {cid: i for i, cid in enumerate(rankings.get("bm25", []), start=1)}
-        dense_rank = {cid: i for i, cid in enumerate(rankings.get("dense", []), start=1)}
+        bm25_rank = {cid: i for i, (cid, _) in enumerate(rankings.get("bm25", []), start=1)}
+        dense_rank = {cid: i for i, (cid, _) in enumerate(rankings.get("dense", []), start=1)}
         return [
             _hit(rows[c], fused[c], sims.get(c), bm25_rank.get(c), dense_rank.get(c))
             for c in pool[:k]
         ]
+
+    def _rank(
+        self,
+        text: str,
+        vector: Vector,
+        dense: DenseIndex,
+        principal: Principal,
+        collections: Sequence[str],
+        filters: Filters | None,
+        n: int,
+        mode: Mode,
+    ) -> dict[str, list[tuple[str, float]]]:
+        """One query's rankings: BM25 of ``text`` and/or dense of ``vector``, ``n`` each."""
+        out: dict[str, list[tuple[str, float]]] = {}
+        if mode in ("hybrid", "bm25"):
+            out["bm25"] = self.lexical.search(text, principal, collections, filters, n)
+        if mode in ("hybrid", "dense"):
+            out["dense"] = dense.search(vector, principal, collections, filters, n)
+        return out
 
     async def retrieve(
         self,
@@ -276,12 +318,30 @@ class Knowledge:
         mode: Mode = "hybrid",
         reranker: Reranker | None = None,
         query_vector: Vector | None = None,
-    ) -> list[Hit]:
-        """``search``, then (with a reranker) rescoring of the top candidates down to ``k``."""
+        expand: Expand = "none",
+        expander: QueryExpander | None = None,
+        rerank_top: int | None = None,
+    ) -> SearchResult:
+        """``search``, after query expansion (``expand``: "multi" or "hyde", written by
+        ``expander``'s model) and followed by reranking of the top ``rerank_top`` (default
+        ``candidates``) hits down to ``k``. A model that fails to expand leaves a note in
+        ``expansion`` and plain retrieval."""
         import anyio.to_thread
 
+        if mode not in get_args(Mode):
+            raise InvalidArgument(f"mode must be one of {', '.join(get_args(Mode))}, not {mode!r}")
+        if expand not in get_args(Expand):
+            raise InvalidArgument(
+                f"expand must be one of {', '.join(get_args(Expand))}, not {expand!r}"
+            )
+        expansion: Expansion | None = None
+        if expand != "none":
+            if expander is None:
+                raise InvalidArgument(f"expand={expand!r} needs a model: no expander was given")
+            self.collections_for(principal, collections)  # fail before spending a model call
+            expansion = await expander.expand(query, expand)
         k = k or self.config.retrieval.k
-        n = self.config.retrieval.candidates if reranker else k
+        n = max(rerank_top or self.config.retrieval.candidates, k) if reranker else k
         hits = await anyio.to_thread.run_sync(
             lambda: self.search(
                 query,
@@ -291,17 +351,18 @@ class Knowledge:
                 filters=filters,
                 mode=mode,
                 query_vector=query_vector,
+                expansion=expansion,
             )
         )
-        if reranker is None or not hits:
-            return hits[:k]
-        scores = await reranker.score(query, [h.text for h in hits])
-        # a small prior on the first-stage rank breaks the reranker's ties in its favour
-        ranked = sorted(
-            zip(hits, scores, strict=True),
-            key=lambda hs: -(hs[1] + 1e-3 / (1 + hits.index(hs[0]))),
-        )
-        return [h.model_copy(update={"score": s}) for h, s in ranked[:k]]
+        if reranker is not None and hits:
+            scores = await reranker.score(query, [h.text for h in hits])
+            # a small prior on the first-stage rank breaks the reranker's ties in its favour
+            ranked = sorted(
+                zip(hits, scores, strict=True),
+                key=lambda hs: -(hs[1] + 1e-3 / (1 + hits.index(hs[0]))),
+            )
+            hits = [h.model_copy(update={"score": s}) for h, s in ranked]
+        return SearchResult(hits=hits[:k], expansion=expansion)
 
     # ---- browsing -----------------------------------------------------------------------
 

@@ -4,15 +4,15 @@ PyPI package today; see docs/rag.md for the measurements)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
 import anyio
 import anyio.to_thread
 
-from inference import ChatRequest, Grammar, Message, StreamEvent, TextDelta
-from inference.backend import closing
+from inference import ChatRequest, Grammar, Message
+from rag.llm import ChatModel, generate
 
 
 class Reranker(Protocol):
@@ -21,21 +21,6 @@ class Reranker(Protocol):
     name: str
 
     async def score(self, query: str, passages: Sequence[str]) -> list[float]: ...
-
-
-class ChatModel(Protocol):
-    """What the LLM-based parts need from the inference layer (a ``Router`` or a ``Backend``)."""
-
-    def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]: ...
-
-
-async def generate(model: ChatModel, request: ChatRequest) -> str:
-    out: list[str] = []
-    async with closing(model.stream(request)) as events:
-        async for event in events:
-            if isinstance(event, TextDelta):
-                out.append(event.text)
-    return "".join(out)
 
 
 class CrossEncoderReranker:

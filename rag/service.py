@@ -14,9 +14,10 @@ from rag.answer import Answerer
 from rag.config import RagConfig
 from rag.embedding import Embedder
 from rag.errors import RagConfigError
+from rag.expand import QueryExpander
 from rag.knowledge import Knowledge, Progress
 from rag.rerank import CrossEncoderReranker, LLMReranker, Reranker
-from rag.types import Answer, Filters, Hit, IngestReport, Mode, Principal
+from rag.types import Answer, Expand, Filters, IngestReport, Mode, Principal, SearchResult
 
 
 class RagService:
@@ -38,6 +39,7 @@ class RagService:
         self._knowledge: Knowledge | None = None
         self._router: Router | None = None
         self._reranker: Reranker | None = None
+        self._expander: QueryExpander | None = None
         self._lock = anyio.Lock()
 
     async def knowledge(self) -> Knowledge:
@@ -70,6 +72,13 @@ class RagService:
                 self._reranker = CrossEncoderReranker(path, self.config.embedding.device)
         return self._reranker
 
+    def expander(self) -> QueryExpander:
+        if self._expander is None:
+            self._expander = QueryExpander(
+                self.router(), self.config.expansion, tier=self.config.answer.tier
+            )
+        return self._expander
+
     async def ingest(
         self,
         paths: Sequence[Path],
@@ -93,12 +102,15 @@ class RagService:
         filters: Filters | None = None,
         mode: Mode = "hybrid",
         rerank: bool = False,
-    ) -> list[Hit]:
+        expand: Expand = "none",
+    ) -> SearchResult:
         kn = await self.knowledge()
         reranker = self.reranker() if rerank else None
+        expander = self.expander() if expand != "none" else None
         return await kn.retrieve(
-            query, self.principal, collections, k=k, filters=filters, mode=mode, reranker=reranker
-        )
+            query, self.principal, collections, k=k, filters=filters, mode=mode,
+            reranker=reranker, expand=expand, expander=expander,
+        )  # fmt: skip
 
     async def answer(
         self,
@@ -108,10 +120,18 @@ class RagService:
         k: int | None = None,
         filters: Filters | None = None,
         rerank: bool = False,
+        expand: Expand = "none",
     ) -> Answer:
         kn = await self.knowledge()
-        answerer = Answerer(kn, self.router(), reranker=self.reranker() if rerank else None)
-        return await answerer.answer(question, self.principal, collections, k=k, filters=filters)
+        answerer = Answerer(
+            kn,
+            self.router(),
+            reranker=self.reranker() if rerank else None,
+            expander=self.expander(),
+        )
+        return await answerer.answer(
+            question, self.principal, collections, k=k, filters=filters, expand=expand
+        )
 
     async def aclose(self) -> None:
         if self._router is not None:

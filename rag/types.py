@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 EVERYONE = "*"  # the ACL group every reader of a tenant belongs to
 
 Mode = Literal["hybrid", "bm25", "dense"]
+Expand = Literal["none", "multi", "hyde"]
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,24 @@ class IngestReport(BaseModel):
     seconds: float = 0.0
 
 
+class Expansion(BaseModel):
+    """What query expansion added to a search, or why it added nothing."""
+
+    how: Expand = Field(description="none, multi (rephrasings) or hyde (a hypothetical passage)")
+    queries: list[str] = Field(
+        default_factory=list, description="rephrasings searched besides the query (multi)"
+    )
+    passage: str | None = Field(None, description="the passage whose embedding searched (hyde)")
+    note: str | None = Field(
+        None, description="set when the model failed: the search used the query alone"
+    )
+
+
+class SearchResult(BaseModel):
+    hits: list[Hit]
+    expansion: Expansion | None = Field(None, description="present when expansion was asked for")
+
+
 class Citation(BaseModel):
     number: int
     chunk_id: str
@@ -112,3 +131,4 @@ class Answer(BaseModel):
     hits: list[Hit]
     best_similarity: float | None
     cached: bool = False
+    expansion: Expansion | None = None

@@ -1,5 +1,6 @@
-"""Score retrieval (BM25, dense, hybrid, hybrid + rerank) and grounded answers on the golden
-set. ``python -m evals.rag.run [--answers] [--rerank]`` prints one markdown table per part.
+"""Score retrieval (BM25, dense, hybrid, hybrid + rerank, hybrid + multi-query, hybrid + HyDE)
+and grounded answers on the golden set. ``python -m evals.rag.run [--rerank] [--expand]
+[--answers]`` prints one markdown table per part.
 
 Metrics come from ranx (recall@k, MRR, nDCG); citation precision and refusal accuracy are
 counted here because they are not IR metrics."""
@@ -12,6 +13,7 @@ import os
 import pydoc_data.topics
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +25,10 @@ from inference import build_router
 from inference.config import InferenceConfig
 from rag.answer import Answerer
 from rag.config import RagConfig
+from rag.expand import QueryExpander
 from rag.knowledge import Knowledge
 from rag.rerank import LLMReranker, Reranker
-from rag.types import Hit, Mode, Principal
+from rag.types import Expand, Hit, Mode, Principal
 
 METRICS = ["recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10"]
 TENANT = Principal("eval")
@@ -64,15 +67,35 @@ def qrels_for(kn: Knowledge, questions: Sequence[Question]) -> dict[str, dict[st
     return out
 
 
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    mode: Mode = "hybrid"
+    reranker: Reranker | None = None
+    rerank_top: int | None = None
+    expand: Expand = "none"
+
+
 async def retrieve_all(
-    kn: Knowledge, questions: Sequence[Question], mode: Mode, reranker: Reranker | None, k: int
-) -> tuple[dict[str, list[Hit]], float]:
+    kn: Knowledge,
+    questions: Sequence[Question],
+    variant: Variant,
+    expander: QueryExpander | None,
+    k: int,
+) -> tuple[dict[str, list[Hit]], float, list[str]]:
+    """Hits per question, mean seconds per query, and the notes of failed expansions."""
     results: dict[str, list[Hit]] = {}
+    notes: list[str] = []
     started = time.perf_counter()
     for q in questions:
-        results[q.qid] = await kn.retrieve(q.text, TENANT, [COLLECTION], k=k, mode=mode,
-                                           reranker=reranker)  # fmt: skip
-    return results, (time.perf_counter() - started) / len(questions)
+        found = await kn.retrieve(
+            q.text, TENANT, [COLLECTION], k=k, mode=variant.mode, reranker=variant.reranker,
+            rerank_top=variant.rerank_top, expand=variant.expand, expander=expander,
+        )  # fmt: skip
+        results[q.qid] = found.hits
+        if found.expansion and found.expansion.note:
+            notes.append(found.expansion.note)
+    return results, (time.perf_counter() - started) / len(questions), notes
 
 
 def to_run(results: dict[str, list[Hit]]) -> Run:
@@ -90,9 +113,8 @@ def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
+    started = time.perf_counter()
     config = RagConfig()
-    if args.rerank:
-        config.retrieval.candidates = args.rerank_candidates
     kn = build_index(args.dir, config)
     questions = ANSWERABLE[: args.limit] if args.limit else ANSWERABLE
     unanswerable = UNANSWERABLE[: args.limit] if args.limit else UNANSWERABLE
@@ -102,19 +124,20 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {"retrieval": {}, "questions": len(questions),
                            "unanswerable": len(unanswerable)}  # fmt: skip
     print(f"{len(questions)} answerable, {len(unanswerable)} unanswerable questions", flush=True)
-    variants: list[tuple[str, Mode, Reranker | None]] = [
-        ("BM25", "bm25", None),
-        ("dense", "dense", None),
-        ("hybrid (RRF)", "hybrid", None),
-    ]
+    variants = [Variant("BM25", "bm25"), Variant("dense", "dense"), Variant("hybrid (RRF)")]
     if args.rerank:
-        variants.append(
-            (f"hybrid + LLM rerank (top {args.rerank_candidates})", "hybrid", LLMReranker(router))
-        )
+        top = args.rerank_candidates
+        variants.append(Variant(f"hybrid + LLM rerank (top {top})", reranker=LLMReranker(router),
+                                rerank_top=top))  # fmt: skip
+    if args.expand:
+        variants.append(Variant("hybrid + multi-query", expand="multi"))
+        variants.append(Variant("hybrid + HyDE", expand="hyde"))
+    expander = QueryExpander(router, config.expansion)
     rows = []
     hybrid: dict[str, list[Hit]] = {}
-    for name, mode, reranker in variants:
-        results, per_query = await retrieve_all(kn, questions, mode, reranker, 10)
+    for variant in variants:
+        name = variant.name
+        results, per_query, notes = await retrieve_all(kn, questions, variant, expander, 10)
         if name.startswith("hybrid (RRF)"):
             hybrid = results
         scores = evaluate(qrels, to_run(results), METRICS)
@@ -122,16 +145,19 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             Path(results[q.qid][0].source).stem == q.topic for q in questions if results[q.qid]
         ) / len(questions)
         row = [name, *(float(scores[m]) for m in METRICS), topic_hit, f"{per_query * 1000:.0f}"]
-        print(f"{name}: done", flush=True)
+        print(f"{name}: done in {per_query * len(questions):.0f}s", flush=True)
+        if notes:
+            print(f"  {len(notes)} expansions fell back; first: {notes[0]}", flush=True)
         rows.append(row)
         out["retrieval"][name] = dict(zip([*METRICS, "doc@1", "ms/query"], row[1:], strict=True))
+        out["retrieval"][name]["expansion_fallbacks"] = len(notes)
     print("\n## Retrieval (chunk-level relevance; doc@1 = right document ranked first)\n")
     print(table(["retriever", *METRICS, "doc@1", "ms/query"], rows), flush=True)
 
     # the refusal gate alone: best cosine similarity of the hybrid hits vs the threshold
     off_topic: dict[str, list[Hit]] = {}
     for i, text in enumerate(unanswerable):
-        off_topic[f"u{i}"] = await kn.retrieve(text, TENANT, [COLLECTION], k=5)
+        off_topic[f"u{i}"] = (await kn.retrieve(text, TENANT, [COLLECTION], k=5)).hits
     best = {qid: max((h.similarity or 0.0) for h in hits) for qid, hits in hybrid.items()}
     best_u = {qid: max((h.similarity or 0.0) for h in hits) for qid, hits in off_topic.items()}
     sweep = []
@@ -151,6 +177,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         out["answers"] = await answer_eval(kn, router, relevant, questions, unanswerable)
     await router.aclose()
     kn.close()
+    out["wall_seconds"] = time.perf_counter() - started
+    print(f"\nwall time: {out['wall_seconds']:.0f}s", flush=True)
     return out
 
 
@@ -193,7 +221,7 @@ async def answer_eval(
         "seconds_per_answer": (time.perf_counter() - started) / (n + u),
         "samples": samples,
     }
-    print("\n## Grounded answers (SmolLM2-135M, embedded)\n")
+    print(f"\n## Grounded answers (SmolLM2-135M, embedded; {n} + {u} questions)\n", flush=True)
     keys = [k for k in result if k != "samples"]
     print(table(keys, [[result[k] if result[k] is not None else "-" for k in keys]]))
     for s in samples:
@@ -206,7 +234,9 @@ def cli() -> None:
     parser.add_argument("--dir", type=Path,
                         default=Path.home() / ".cache" / "agenthost" / "evals" / "rag")  # fmt: skip
     parser.add_argument("--rerank", action="store_true", help="add hybrid + LLM rerank")
-    parser.add_argument("--rerank-candidates", type=int, default=20)
+    parser.add_argument("--rerank-candidates", type=int, default=10,
+                        help="hybrid hits the LLM reranker scores")  # fmt: skip
+    parser.add_argument("--expand", action="store_true", help="add hybrid + multi-query / HyDE")
     parser.add_argument("--answers", action="store_true", help="score answers (slow)")
     parser.add_argument("--limit", type=int, help="only the first N questions of each set")
     parser.add_argument("--json", type=Path, help="write the results here too")

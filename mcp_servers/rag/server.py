@@ -16,13 +16,31 @@ from pydantic import Field
 
 from rag.errors import RagError
 from rag.service import RagService
-from rag.types import Answer, ChunkRecord, CollectionInfo, Filters, Hit, IngestReport, Mode
+from rag.types import (
+    Answer,
+    ChunkRecord,
+    CollectionInfo,
+    Expand,
+    Filters,
+    IngestReport,
+    Mode,
+    SearchResult,
+)
 
 INSTRUCTIONS = (
     "Search and answer from the documents ingested into collections. Use `search` for passages "
     "(each has a chunk_id; `get_chunk` returns one in full), `answer` for a grounded answer "
     "with numbered citations, `list_collections` to see what exists."
 )
+
+ExpandArg = Annotated[
+    Expand,
+    Field(
+        description="none; multi: the model rephrases the query and every rephrasing is "
+        "searched too; hyde: the model drafts an answer whose embedding searches. Costs model "
+        "calls; a model failure falls back to the query alone (see expansion.note)"
+    ),
+]
 
 
 def build_server(service: RagService, ingest_roots: list[Path] | None = None) -> MCPServer[None]:
@@ -53,7 +71,8 @@ def build_server(service: RagService, ingest_roots: list[Path] | None = None) ->
         modified_before: datetime | None = None,
         min_version: int | None = None,
         rerank: Annotated[bool, Field(description="rerank the top candidates")] = False,
-    ) -> list[Hit]:
+        expand: ExpandArg = "none",
+    ) -> SearchResult:
         """Find passages relevant to a query (hybrid BM25 + embeddings)."""
         filters = Filters(
             sources=sources,
@@ -63,7 +82,7 @@ def build_server(service: RagService, ingest_roots: list[Path] | None = None) ->
         )
         try:
             return await service.search(
-                query, collections, k=k, filters=filters, mode=mode, rerank=rerank
+                query, collections, k=k, filters=filters, mode=mode, rerank=rerank, expand=expand
             )
         except RagError as exc:
             raise ToolError(str(exc)) from exc
@@ -78,11 +97,12 @@ def build_server(service: RagService, ingest_roots: list[Path] | None = None) ->
             int | None, Field(ge=1, le=20, description="passages to consider; default: configured")
         ] = None,
         rerank: bool = False,
+        expand: ExpandArg = "none",
     ) -> Answer:
         """Answer a question only from the documents, citing them as [n]; refuses with "Not
         found in the sources." when nothing relevant was retrieved."""
         try:
-            return await service.answer(question, collections, k=k, rerank=rerank)
+            return await service.answer(question, collections, k=k, rerank=rerank, expand=expand)
         except RagError as exc:
             raise ToolError(str(exc)) from exc
 

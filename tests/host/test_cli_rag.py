@@ -35,6 +35,17 @@ def test_ingest_search_ask(tmp_path: Path) -> None:
     assert len(hits) == 2
     assert hits[0]["source"] == str(docs / "nonlocal.txt")
 
+    # expansion by a model that writes no JSON: the plain hits, and a note on stderr
+    out = agenthost("search", "nonlocal", "-C", "py", "--json", "--expand", "multi", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)[0]["source"] == str(docs / "nonlocal.txt")
+    assert out.stderr.startswith("note: multi expansion skipped: the model's rephrasings did")
+    out = agenthost("search", "nonlocal", "--expand", "wide", cwd=tmp_path)
+    assert (out.returncode, out.stderr.strip()) == (
+        2,
+        "error: --expand must be none, multi or hyde, not 'wide'",
+    )
+
     out = agenthost("ask", "What does nonlocal do?", "-C", "py", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()

@@ -94,9 +94,18 @@ async def test_tools_resources_and_tenant_isolation_over_stdio(
         cols = payload(await s.call_tool("list_collections", {}))
         assert [c["name"] for c in cols] == ["py"]
 
-        hits = payload(await s.call_tool("search", {"query": "nonlocal statement"}))
+        found = payload(await s.call_tool("search", {"query": "nonlocal statement"}))
+        assert found["expansion"] is None
+        hits = found["hits"]
         assert len(hits) == 3
         assert hits[0]["source"].endswith("nonlocal.txt")
+        # the scripted model's reply is no JSON: expansion falls back, and says so
+        args = {"query": "nonlocal statement", "expand": "multi"}
+        expanded = payload(await s.call_tool("search", args))
+        assert "did not parse" in expanded["expansion"]["note"]
+        assert [h["chunk_id"] for h in expanded["hits"]] == [h["chunk_id"] for h in hits]
+        bad = await s.call_tool("search", {"query": "x", "expand": "wide"})
+        assert bad.is_error
         chunk = payload(await s.call_tool("get_chunk", {"chunk_id": hits[0]["chunk_id"]}))
         assert chunk["text"] == hits[0]["text"]
         missing = await s.call_tool("get_chunk", {"chunk_id": "nope"})
@@ -126,7 +135,7 @@ async def test_tools_resources_and_tenant_isolation_over_stdio(
     async with session(tmp_path, "globex", errlog) as s:
         assert payload(await s.call_tool("list_collections", {})) == []
         result = await s.call_tool("search", {"query": "nonlocal statement"})
-        assert payload(result) == []
+        assert payload(result)["hits"] == []
         denied = await s.call_tool("get_chunk", {"chunk_id": hits[0]["chunk_id"]})
         assert denied.is_error
 
