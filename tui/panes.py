@@ -499,7 +499,7 @@ class KnowledgePane(Pane):
         table = self.query_one("#rag-table", DataTable)
         table.loading = True
         try:
-            hits = await self.operator.rag().search(query, collections, k=20)
+            hits = (await self.operator.rag().search(query, collections, k=20)).hits
         except RagError as exc:
             self.app.notify(str(exc), severity="error", title="knowledge")
             return
