@@ -32,25 +32,24 @@ INSPECTOR := @modelcontextprotocol/inspector@2.12.0
 
 setup: sandbox-deps tui-deps $(VENV)/.ready
 
-# The code sandbox uses bubblewrap (Debian: bubblewrap) and falls back to util-linux unshare
-# without it. Installed when missing and we are root with apt; never fails the setup.
-sandbox-deps:
-	@command -v bwrap >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "Installing bubblewrap for the code sandbox..."; \
-	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap; } >/dev/null 2>&1 \
-	      || echo "warning: could not install bubblewrap; the sandbox will use unshare"; \
-	  else echo "note: bubblewrap not installed; the sandbox will use unshare (docs/sandbox.md)"; fi; }
+# System tools some features use, installed when missing and we are root with apt; a failed
+# install is a note, never a failed setup. $(call apt_tool,COMMAND,PACKAGE,FOR,WITHOUT IT)
+define apt_tool
+@command -v $(1) >/dev/null 2>&1 || { \
+  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+    echo "Installing $(2) for $(3)..."; \
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2); } >/dev/null 2>&1 \
+      || echo "warning: could not install $(2); $(4)"; \
+  else echo "note: $(2) is not installed; $(4)"; fi; }
+endef
 
-# The console's real-terminal test drives `agenthost tui` under tmux. Installed when missing
-# and we are root with apt; without it that one test is skipped.
+# The code sandbox uses bubblewrap and falls back to util-linux unshare without it.
+sandbox-deps:
+	$(call apt_tool,bwrap,bubblewrap,the code sandbox,the sandbox will use unshare (docs/sandbox.md))
+
+# The console's real-terminal test drives `agenthost tui` under tmux.
 tui-deps:
-	@command -v tmux >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "Installing tmux for the console's terminal test..."; \
-	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux; } >/dev/null 2>&1 \
-	      || echo "warning: could not install tmux; the console's terminal test is skipped"; \
-	  else echo "note: tmux not installed; the console's terminal test is skipped"; fi; }
+	$(call apt_tool,tmux,tmux,the console's terminal test,that test is skipped)
 
 $(VENV)/.ready: pyproject.toml constraints.txt Makefile
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

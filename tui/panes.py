@@ -31,17 +31,29 @@ FAILED = {"error", "budget_exhausted", "denied", "cancelled"}
 
 
 class Pane(Vertical):
-    """A tab's content; ``operator`` is the app's."""
+    """A tab's content; ``operator`` is the app's. Panes with ``poll_s`` reload on that
+    period while they are on screen (the stores are shared with other processes)."""
+
+    poll_s: ClassVar[float | None] = None
 
     @property
     def operator(self) -> Operator:
         return self.app.operator  # type: ignore[attr-defined,no-any-return]
 
+    def on_mount(self) -> None:
+        # Textual calls every class's on_mount along the MRO: subclasses need not call this
+        if self.poll_s is not None:
+            self.set_interval(self.poll_s, self._tick)
+
+    def _tick(self) -> None:
+        if self.display and self.is_on_screen:
+            self.reload()
+
     def on_show(self) -> None:
         self.reload()
 
     def reload(self) -> None:
-        """Fetch and show fresh data (called on a timer while the pane is visible)."""
+        """Fetch and show fresh data."""
 
 
 # ---- runs -------------------------------------------------------------------------------
@@ -49,6 +61,8 @@ class Pane(Vertical):
 
 class RunsPane(Pane):
     """Every session, newest first: live, waiting for approval, finished, failed."""
+
+    poll_s = 1.0
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "Open run", show=False),
@@ -75,13 +89,6 @@ class RunsPane(Pane):
             "started", "session",
         )  # fmt: skip
         yield table
-
-    def on_mount(self) -> None:
-        self.set_interval(1.0, self._tick)
-
-    def _tick(self) -> None:
-        if self.display and self.is_on_screen:
-            self.reload()
 
     def reload(self) -> None:
         try:
@@ -185,6 +192,8 @@ class ApprovalsPane(Pane):
     """Pending approvals first (oldest first), then recent decisions; the selected request's
     arguments are shown readably. a approves, d denies with a reason, e edits then approves."""
 
+    poll_s = 0.5
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "approve", "Approve"),
         Binding("d", "deny", "Deny"),
@@ -201,13 +210,8 @@ class ApprovalsPane(Pane):
             yield Static(Text("no approval selected", style="dim"), id="approval-detail")
 
     def on_mount(self) -> None:
-        self.set_interval(0.5, self._tick)
         self._rows: dict[str, ApprovalRow] = {}
         self._shown: str | None = None
-
-    def _tick(self) -> None:
-        if self.display and self.is_on_screen:
-            self.reload()
 
     def reload(self) -> None:
         pending = sorted(self.operator.pending(), key=lambda r: r.created_at)
@@ -329,6 +333,8 @@ def _risk(risk: str) -> Text:
 class ServersPane(Pane):
     """Each MCP server: state, transport, tools, restarts, recent errors. r restarts one."""
 
+    poll_s = 1.0
+
     BINDINGS: ClassVar[list[BindingType]] = [Binding("r", "restart", "Restart server")]
 
     def compose(self) -> ComposeResult:
@@ -337,13 +343,6 @@ class ServersPane(Pane):
         yield table
         with VerticalScroll(id="server-detail-box"):
             yield Static(id="server-detail")
-
-    def on_mount(self) -> None:
-        self.set_interval(1.0, self._tick)
-
-    def _tick(self) -> None:
-        if self.display and self.is_on_screen:
-            self.reload()
 
     def reload(self) -> None:
         op = self.operator

@@ -22,6 +22,7 @@ from inference import ChatRequest
 from inference.backends.scripted import ScriptedCall, Turn
 from memory.notes import Scope
 from memory.sessions import SessionStore
+from tests.host.scripts import deleter
 from tests.tui.seed import long_run
 from tui.app import MainScreen, OperatorApp
 from tui.dialogs import AskText, Confirm, EditArguments, Help
@@ -70,15 +71,6 @@ async def test_start_a_run_from_the_dialog_and_watch_it_finish(make_app: Any) ->
         await pilot.pause(0.2)
         steps = screen.query_one("#gauge-steps", BudgetGauge)
         assert steps.used == 4
-
-
-def deleter(request: ChatRequest) -> Turn:
-    """Delete the file named at the end of the task (a high-risk call: it asks a person)."""
-    task = next(m.content for m in request.messages if m.role == "user")
-    results = [m.content for m in request.messages if m.role == "tool"]
-    if not results:
-        return Turn("", (ScriptedCall("test__delete_file", {"path": task.split()[-1]}),))
-    return Turn(f"Result: {results[-1]}")
 
 
 async def open_pending_approval(app: OperatorApp, pilot: Pilot[Any], victim: Path) -> RunView:
