@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
+import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -100,12 +102,50 @@ def _exit_code(exc: BaseException) -> int:
 
 
 def _run(fn: Callable[[], Awaitable[T]]) -> T:
-    """Run an async command; expected failures become one line on stderr and an exit code."""
+    """Run an async command; expected failures become one line on stderr and an exit code.
+
+    Ctrl-C cancels the command's task, so a run in progress saves itself as cancelled; a
+    second Ctrl-C stops at once. Either way the exit code is 130, even when the cancellation
+    was absorbed on its way out (the command then finished, but the user asked to stop)."""
+    interrupts = 0
+
+    async def main() -> T:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+
+        def on_sigint() -> None:
+            nonlocal interrupts
+            interrupts += 1
+            if interrupts > 1 or task is None:
+                raise KeyboardInterrupt
+            task.cancel()
+
+        try:
+            loop.add_signal_handler(signal.SIGINT, on_sigint)
+        except (ValueError, RuntimeError, NotImplementedError):  # not the main thread
+            return await fn()
+        try:
+            return await fn()
+        finally:
+            loop.remove_signal_handler(signal.SIGINT)
+
     try:
         try:
-            return anyio.run(fn)
+            result = anyio.run(main)
         except BaseExceptionGroup as group:
             raise _single(group) from None
+        except asyncio.CancelledError:
+            if not interrupts:
+                raise
+            raise KeyboardInterrupt from None
+        if interrupts:
+            raise KeyboardInterrupt
+        return result
+    except asyncio.CancelledError:  # out of an exception group
+        if not interrupts:
+            raise
+        err.print("[yellow]interrupted[/]")
+        raise typer.Exit(130) from None
     except KeyboardInterrupt:
         err.print("[yellow]interrupted[/]")
         raise typer.Exit(130) from None

@@ -209,10 +209,16 @@ def register(
             return
         print(answer.text)
         if answer.citations:
-            print("\nSources:")
+            attributed = all(c.how == "attributed" for c in answer.citations)
+            print(
+                "\nSources (the model cited none; matched to its sentences):"
+                if attributed
+                else "\nSources:"
+            )
             for c in answer.citations:
                 hit = next(h for h in answer.hits if h.chunk_id == c.chunk_id)
-                print(f"[{c.number}] {_where(hit)}  (chunk {c.chunk_id})")
+                match = f"  similarity {c.similarity:.2f}" if c.similarity is not None else ""
+                print(f"[{c.number}] {_where(hit)}  (chunk {c.chunk_id}){match}")
         elif not answer.refused and answer.hits:
             print("\nRetrieved (not cited by the model):")
             for i, h in enumerate(answer.hits, start=1):

@@ -23,6 +23,7 @@ SYSTEM = (
     f'If the sources do not contain the answer, reply exactly: "{REFUSAL}"'
 )
 _CITE = re.compile(r"\[(\d+)\]")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 _CHARS_PER_TOKEN = 4  # a coarse, model-independent estimate; the budget errs on the safe side
 
 
@@ -132,7 +133,38 @@ class Answerer:
                 cited.append(
                     Citation(number=number, chunk_id=h.chunk_id, source=h.source, span=h.span)
                 )
+        if not cited and not refused and self.config.attribute:
+            cited = await self._attribute(text, used)
         return Answer(text=text, refused=refused, citations=cited, hits=used, best_similarity=best)
+
+    async def _attribute(self, text: str, used: Sequence[Hit]) -> list[Citation]:
+        """Post-hoc attribution for answers without [n] marks (small models rarely write them):
+        each sentence of the answer cites the source closest to it, when close enough. The
+        sources' vectors come from the embedding cache that ingest filled."""
+        sentences = [s for s in _SENTENCE.split(text) if len(s.split()) >= 3]
+        if not sentences or not used:
+            return []
+        embedder = self.knowledge.embedder
+        vectors = await anyio.to_thread.run_sync(
+            lambda: embedder.encode([*sentences, *(h.text for h in used)])
+        )
+        sims = vectors[: len(sentences)] @ vectors[len(sentences) :].T
+        best: dict[int, float] = {}
+        for row in sims:
+            number = int(row.argmax())
+            if row[number] >= self.config.attribution_min_similarity:
+                best[number] = max(best.get(number, 0.0), float(row[number]))
+        return [
+            Citation(
+                number=n + 1,
+                chunk_id=used[n].chunk_id,
+                source=used[n].source,
+                span=used[n].span,
+                how="attributed",
+                similarity=round(sim, 4),
+            )
+            for n, sim in sorted(best.items())
+        ]
 
     def _scope(
         self,

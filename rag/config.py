@@ -75,6 +75,14 @@ class AnswerConfig(BaseModel):
     cache_similarity: float = Field(
         0.95, ge=0.0, le=1.0, description="cosine similarity at which a cached answer is reused"
     )
+    attribute: bool = Field(
+        True,
+        description="when the model cites nothing, cite the sources closest (by embedding) to "
+        "the answer's sentences, marked how='attributed'",
+    )
+    attribution_min_similarity: float = Field(
+        0.5, ge=0.0, le=1.0, description="cosine similarity a sentence needs to cite a source"
+    )
 
 
 class RagConfig(BaseModel):

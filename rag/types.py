@@ -122,6 +122,12 @@ class Citation(BaseModel):
     chunk_id: str
     source: str
     span: Span
+    how: Literal["model", "attributed"] = Field(
+        "model",
+        description="model: the answer marks it [n]; attributed: the model cited nothing and "
+        "this source is the closest match (by embedding) to a sentence of the answer",
+    )
+    similarity: float | None = Field(None, description="for attributed citations: the match")
 
 
 class Answer(BaseModel):

@@ -134,3 +134,29 @@ def test_ctrl_c_stops_the_reply_promptly(tmp_path: Path) -> None:
     assert len(out) < 600
     assert b"interrupted" in err
     assert b"Traceback" not in err
+
+
+def test_ctrl_c_saves_the_run_as_cancelled(tmp_path: Path) -> None:
+    words = " ".join(["word"] * 300)
+    (tmp_path / "agenthost.toml").write_text(
+        f'[inference.backends.local]\nkind = "scripted"\nreplies = ["{words}"]\n'
+        "token_delay_s = 0.02\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "host.cli", "run", "talk for a while"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert proc.stderr is not None
+    for line in proc.stderr:  # wait until the run is streaming
+        if b"step 1" in line:
+            break
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert b"interrupted" in err
+    sessions = agenthost("sessions", "--json", cwd=tmp_path)
+    (row,) = json.loads(sessions.stdout)
+    assert row["status"] == "cancelled"

@@ -44,6 +44,7 @@ async def test_answer_cites_chunks_and_caches(knowledge: Knowledge, corpus: Path
     assert not first.refused
     assert first.cached is False
     assert [c.number for c in first.citations] == [1]
+    assert first.citations[0].how == "model"  # the model's own marks: nothing attributed
     assert first.citations[0].source.endswith("nonlocal.txt")
     assert first.citations[0].chunk_id == first.hits[0].chunk_id
     prompt = model.requests[0].messages[-1].content
@@ -88,6 +89,28 @@ async def test_model_refusal_and_out_of_range_citations(knowledge: Knowledge, co
     result = await Answerer(knowledge, model).answer("How is the assert statement used?", ACME)
     assert result.refused
     assert result.citations == []
+
+
+async def test_uncited_answer_gets_attributed_citations(knowledge: Knowledge, corpus: Path) -> None:
+    """Small models rarely write [n]: the answer's sentences are matched to the sources."""
+    knowledge.ingest([corpus], "docs", tenant="acme")
+    text = (
+        "The nonlocal statement makes the listed identifiers refer to previously bound "
+        "variables in the nearest enclosing scope, excluding globals."
+    )
+    model = ScriptedBackend([Turn(text), Turn("Bananas are yellow and grow in bunches.")])
+    answerer = Answerer(knowledge, model, use_cache=False)
+    result = await answerer.answer("What does the nonlocal statement do?", ACME, ["docs"])
+    assert not result.refused
+    assert [c.how for c in result.citations] == ["attributed"]
+    cited = result.citations[0]
+    assert cited.source.endswith("nonlocal.txt")
+    assert cited.similarity is not None
+    assert cited.similarity >= 0.5
+    assert cited.chunk_id == result.hits[cited.number - 1].chunk_id
+    # an answer that matches none of the sources cites none of them
+    off = await answerer.answer("What does the nonlocal statement do?", ACME, ["docs"])
+    assert off.citations == []
 
 
 async def test_llm_reranker_reorders_by_the_models_digits(
