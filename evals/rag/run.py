@@ -190,7 +190,7 @@ async def answer_eval(
     unanswerable: Sequence[str],
 ) -> dict[str, Any]:
     answerer = Answerer(kn, router, use_cache=False)
-    cited = relevant_cited = same_doc = answered_with_citation = 0
+    cited = relevant_cited = same_doc = answered_with_citation = attributed = 0
     refused_answerable = refused_unanswerable = 0
     started = time.perf_counter()
     samples: list[dict[str, Any]] = []
@@ -200,6 +200,7 @@ async def answer_eval(
         answered_with_citation += bool(a.citations) and not a.refused
         for c in a.citations:
             cited += 1
+            attributed += c.how == "attributed"
             relevant_cited += c.chunk_id in relevant[q.qid]
             same_doc += Path(c.source).stem == q.topic
         if len(samples) < 5:
@@ -216,6 +217,7 @@ async def answer_eval(
         "unanswerable_refused": refused_unanswerable / u,
         "answers_with_citations": answered_with_citation / n,
         "citations": cited,
+        "attributed_citations": attributed,  # the model wrote no [n]: matched to its sentences
         "citation_precision_chunk": relevant_cited / cited if cited else None,
         "citation_precision_doc": same_doc / cited if cited else None,
         "seconds_per_answer": (time.perf_counter() - started) / (n + u),
