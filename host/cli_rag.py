@@ -40,6 +40,10 @@ Tenant = Annotated[
     str | None, typer.Option(help="Tenant (default: rag.tenant from the configuration).")
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+Groups = Annotated[
+    list[str] | None, typer.Option("--group", help="ACL group of the reader (repeat).")
+]
+Rerank = Annotated[bool, typer.Option(help="Rerank (rag.retrieval.reranker).")]
 ExpandOpt = Annotated[
     str,
     typer.Option(
@@ -140,12 +144,10 @@ def register(
             int | None, typer.Option("-k", min=1, help="How many hits (default: rag.retrieval.k).")
         ] = None,
         mode: Annotated[str, typer.Option(help="hybrid, bm25 or dense.")] = "hybrid",
-        rerank: Annotated[bool, typer.Option(help="Rerank (rag.retrieval.reranker).")] = False,
+        rerank: Rerank = False,
         expand: ExpandOpt = "none",
         tenant: Tenant = None,
-        group: Annotated[
-            list[str] | None, typer.Option("--group", help="ACL group of the reader (repeat).")
-        ] = None,
+        group: Groups = None,
         as_json: AsJson = False,
     ) -> None:
         """Search a collection: hybrid BM25 + embeddings, fused by reciprocal rank.
@@ -183,12 +185,10 @@ def register(
         k: Annotated[
             int | None, typer.Option("-k", min=1, help="Passages (default: rag.retrieval.k).")
         ] = None,
-        rerank: Annotated[bool, typer.Option(help="Rerank (rag.retrieval.reranker).")] = False,
+        rerank: Rerank = False,
         expand: ExpandOpt = "none",
         tenant: Tenant = None,
-        group: Annotated[
-            list[str] | None, typer.Option("--group", help="ACL group of the reader (repeat).")
-        ] = None,
+        group: Groups = None,
         as_json: AsJson = False,
     ) -> None:
         """Answer a question from a collection, with numbered citations; says "Not found in the
