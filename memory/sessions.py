@@ -289,7 +289,7 @@ class SessionStore:
                 ),
                 plan=PlanState.from_dict(row.plan) if row.plan else None,
                 answer=row.answer,
-                outcome=_outcome(row.outcome),
+                outcome=outcome_from_dict(row.outcome),
                 options=dict(row.options),
             )
         self._saved_messages[session_id] = (
@@ -454,7 +454,8 @@ def _step(row: StepRow) -> Step:
     )
 
 
-def _outcome(data: dict[str, Any] | None) -> Outcome | None:
+def outcome_from_dict(data: dict[str, Any] | None) -> Outcome | None:
+    """A stored outcome (``Outcome.to_dict``) back as an ``Outcome``."""
     if not data:
         return None
     budget = data.get("budget")

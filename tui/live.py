@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 from agents.budget import Budget, BudgetKind, Spent
 from agents.events import (
@@ -23,8 +22,8 @@ from agents.events import (
     ToolFinished,
     ToolStarted,
 )
-from agents.state import Outcome, OutcomeKind, PlanState, Step, ToolRecord
-from memory.sessions import SessionRow, SessionStore
+from agents.state import Outcome, PlanState, Step, ToolRecord
+from memory.sessions import SessionRow, SessionStore, outcome_from_dict
 
 GAUGES = (
     BudgetKind.STEPS,
@@ -157,7 +156,7 @@ class RunView:
         self.role = row.role
         self.trace_id = row.trace_id
         self.status = row.status
-        self.budget = Budget(**_budget_fields(row.budget))
+        self.budget = Budget(**row.budget)
         self.spent = Spent(
             row.steps, row.input_tokens, row.output_tokens, row.cost_usd, row.seconds
         )
@@ -165,21 +164,6 @@ class RunView:
         self.plan = PlanState.from_dict(row.plan) if row.plan else None
         self.replanned = self.plan.replans if self.plan else 0
         self.answer = row.answer
-        self.outcome = _outcome(row.outcome)
+        self.outcome = outcome_from_dict(row.outcome)
         self.started = row.created_at.timestamp()
         self.version += 1
-
-
-def _budget_fields(data: dict[str, Any]) -> dict[str, Any]:
-    names = ("max_steps", "max_input_tokens", "max_output_tokens", "max_cost_usd", "max_seconds")
-    return {k: v for k, v in data.items() if k in names}
-
-
-def _outcome(data: dict[str, Any] | None) -> Outcome | None:
-    if not data:
-        return None
-    try:
-        kind = OutcomeKind(data.get("kind", "error"))
-    except ValueError:
-        kind = OutcomeKind.ERROR
-    return Outcome(kind, data.get("detail", ""))
