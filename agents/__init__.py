@@ -4,19 +4,20 @@ from agents.budget import Budget, BudgetExceeded, BudgetKind, BudgetMeter, Exhau
 from agents.config import AgentConfig
 from agents.events import RunEvent
 from agents.recorder import MemoryRecorder, Recorder, Span
+from agents.request import AGENT_KINDS, RunRequest
 from agents.runner import run_agent
 from agents.state import Outcome, OutcomeKind, RunResult, RunState, Step, ToolRecord
 from agents.tools import FunctionToolset, ToolResult, Toolset
-from agents.turn import AgentContext, ChatModel
+from agents.turn import AgentContext
 
 __all__ = [
+    "AGENT_KINDS",
     "AgentConfig",
     "AgentContext",
     "Budget",
     "BudgetExceeded",
     "BudgetKind",
     "BudgetMeter",
-    "ChatModel",
     "Exhaustion",
     "FunctionToolset",
     "MemoryRecorder",
@@ -24,6 +25,7 @@ __all__ = [
     "OutcomeKind",
     "Recorder",
     "RunEvent",
+    "RunRequest",
     "RunResult",
     "RunState",
     "Span",

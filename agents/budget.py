@@ -1,19 +1,27 @@
-"""Budgets: limits are data (``Budget``), enforcement is one object (``BudgetMeter``).
+"""Budgets: limits are data (``Budget``), allowances stack (run → user → tenant), and
+enforcement is one object (``BudgetMeter``).
 
 The meter is consulted while a model call streams, token by token, so a run stops the moment it
-crosses a token or cost limit rather than after the step that crossed it. Exhaustion raises
-``BudgetExceeded``, which the loops turn into a typed outcome.
+crosses a token or cost limit rather than after the step that crossed it. Each check walks the
+run's ``Allowance`` up to the root (its user's, then its tenant's allowance), so whichever limit
+binds names itself in the ``Exhaustion``. Exhaustion raises ``BudgetExceeded``, which the loops
+turn into a typed outcome.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields, replace
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
+from pydantic import BaseModel, ConfigDict, Field
+
+from agents.errors import AgentError
+from core.errors import BudgetExhausted
 from inference.accounting import FREE, Price
 from inference.types import Usage
 
@@ -26,24 +34,21 @@ class BudgetKind(StrEnum):
     SECONDS = "seconds"
 
 
-@dataclass(frozen=True)
-class Budget:
-    """Limits for one run (or what is left of a user's or tenant's allowance). None: no limit."""
+class Budget(BaseModel):
+    """Limits for one run, or a user's or tenant's allowance. None: no limit. The same
+    constraints hold wherever a budget enters (config, CLI, MCP ``run_task``, Python)."""
 
-    max_steps: int | None = None
-    max_input_tokens: int | None = None
-    max_output_tokens: int | None = None
-    max_cost_usd: float | None = None
-    max_seconds: float | None = None
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_steps: int | None = Field(None, ge=0, description="model turns")
+    max_input_tokens: int | None = Field(None, ge=0, description="prompt tokens, all calls")
+    max_output_tokens: int | None = Field(None, ge=0, description="generated tokens, all calls")
+    max_cost_usd: float | None = Field(None, ge=0, description="USD")
+    max_seconds: float | None = Field(None, ge=0, description="wall-clock seconds")
 
     def limit(self, kind: BudgetKind) -> float | None:
-        return {
-            BudgetKind.STEPS: self.max_steps,
-            BudgetKind.INPUT_TOKENS: self.max_input_tokens,
-            BudgetKind.OUTPUT_TOKENS: self.max_output_tokens,
-            BudgetKind.COST: self.max_cost_usd,
-            BudgetKind.SECONDS: self.max_seconds,
-        }[kind]
+        value: float | None = getattr(self, _FIELD[kind])
+        return value
 
     def tightened(self, other: Budget) -> Budget:
         """The stricter of two budgets, limit by limit."""
@@ -51,12 +56,25 @@ class Budget:
         def pick(a: Any, b: Any) -> Any:
             return b if a is None else a if b is None else min(a, b)
 
-        return Budget(
-            **{f.name: pick(getattr(self, f.name), getattr(other, f.name)) for f in fields(self)}
-        )
+        return Budget(**{k: pick(getattr(self, k), getattr(other, k)) for k in _FIELD.values()})
+
+    def overridden_by(self, other: Budget | None) -> Budget:
+        """This budget with every limit ``other`` sets replacing it."""
+        if other is None:
+            return self
+        return self.model_copy(update=other.to_dict())
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        return self.model_dump(exclude_none=True)
+
+
+_FIELD: dict[BudgetKind, str] = {
+    BudgetKind.STEPS: "max_steps",
+    BudgetKind.INPUT_TOKENS: "max_input_tokens",
+    BudgetKind.OUTPUT_TOKENS: "max_output_tokens",
+    BudgetKind.COST: "max_cost_usd",
+    BudgetKind.SECONDS: "max_seconds",
+}
 
 
 @dataclass(frozen=True)
@@ -102,32 +120,93 @@ class Exhaustion:
         return f"{self.scope} budget {self.kind.value} exhausted: used {used}{unit} of {limit}"
 
 
-class BudgetExceeded(Exception):
+class BudgetExceeded(AgentError, BudgetExhausted):
     def __init__(self, exhaustion: Exhaustion) -> None:
         super().__init__(exhaustion.describe())
         self.exhaustion = exhaustion
 
 
+@dataclass(frozen=True)
+class Allowance:
+    """One limit in the tree a run spends against: the run's own budget, its user's allowance,
+    its tenant's. ``used_elsewhere`` is what other runs already spent of it (this period), so a
+    check compares the run's spending plus that against the limit, asking the parent first."""
+
+    scope: str  # "run", "user:<id>", "tenant:<id>"
+    budget: Budget
+    used_elsewhere: Spent = field(default_factory=lambda: Spent())
+    parent: Allowance | None = None
+
+    def under(self, parent: Allowance | None) -> Allowance:
+        return Allowance(self.scope, self.budget, self.used_elsewhere, parent)
+
+    def chain(self) -> Iterator[Allowance]:
+        """The root first, then down to this allowance."""
+        if self.parent is not None:
+            yield from self.parent.chain()
+        yield self
+
+    def check(self, kind: BudgetKind, used: float, *, inclusive: bool = False) -> None:
+        """Raise ``BudgetExceeded`` for the first allowance, root first, that ``used`` (this
+        run's spending) crosses, or reaches when ``inclusive``."""
+        for node in self.chain():
+            limit = node.budget.limit(kind)
+            if limit is None:
+                continue
+            total = used + node.used_elsewhere.amount(kind)
+            if total > limit or (inclusive and total >= limit):
+                raise BudgetExceeded(Exhaustion(kind, limit, total, node.scope))
+
+    def effective(self) -> tuple[Budget, dict[BudgetKind, str]]:
+        """What this run may spend in all, limit by limit, and whose limit binds each."""
+        limits: dict[str, float] = {}
+        scopes: dict[BudgetKind, str] = {}
+        for node in self.chain():
+            for kind, name in _FIELD.items():
+                limit = node.budget.limit(kind)
+                if limit is None:
+                    continue
+                left = max(limit - node.used_elsewhere.amount(kind), 0)
+                if name not in limits or left < limits[name]:
+                    limits[name] = left
+                    scopes[kind] = node.scope
+        return Budget(**limits), scopes
+
+
+Period = Literal["total", "day", "month"]
+
+
+def period_start(period: Period, now: datetime | None = None) -> datetime | None:
+    """When the current allowance period began (None: allowances never reset)."""
+    now = now or datetime.now(UTC)
+    if period == "day":
+        return now.replace(hour=0, minute=0, second=0, microsecond=0)
+    if period == "month":
+        return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return None
+
+
 class BudgetMeter:
     """Counts what a run spends and raises ``BudgetExceeded`` when a limit is crossed.
 
+    ``limits`` is the run's budget, or its ``Allowance`` with the user's and tenant's above it.
     ``spent`` at construction is what earlier attempts of the run used (a resumed run keeps
-    counting from there). ``scopes`` maps each kind to whose limit is binding, for the message.
+    counting from there).
     """
 
     def __init__(
         self,
-        budget: Budget,
+        limits: Budget | Allowance,
         spent: Spent | None = None,
         *,
-        scopes: dict[BudgetKind, str] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.budget = budget
+        self.limits = limits if isinstance(limits, Allowance) else Allowance("run", limits)
+        # the binding limit of each kind, for gauges and for clamping a call's max_tokens
+        self.budget, self._scopes = self.limits.effective()
         self._base = spent or Spent()
         self._clock = clock
         self._started = clock()
-        self._scopes = scopes or {}
         self.steps = self._base.steps
         self.input_tokens = self._base.input_tokens
         self.output_tokens = self._base.output_tokens
@@ -172,16 +251,16 @@ class BudgetMeter:
         return self._exceeded(kind, self.spent().amount(kind))
 
     def _exceeded(self, kind: BudgetKind, used: float) -> BudgetExceeded:
+        try:
+            self.limits.check(kind, used, inclusive=True)
+        except BudgetExceeded as exc:
+            return exc
         limit = self.budget.limit(kind)
-        assert limit is not None
-        return BudgetExceeded(Exhaustion(kind, limit, used, self._scopes.get(kind, "run")))
+        assert limit is not None, f"no {kind.value} limit to be exceeded"
+        return BudgetExceeded(Exhaustion(kind, limit, used, self.scope_of(kind)))
 
     def _check(self, kind: BudgetKind, used: float, *, inclusive: bool = False) -> None:
-        limit = self.budget.limit(kind)
-        if limit is None:
-            return
-        if used > limit or (inclusive and used >= limit):
-            raise self._exceeded(kind, used)
+        self.limits.check(kind, used, inclusive=inclusive)
 
     def check_time(self) -> None:
         self._check(BudgetKind.SECONDS, self.seconds, inclusive=True)
@@ -242,19 +321,3 @@ class BudgetMeter:
         self._check(BudgetKind.OUTPUT_TOKENS, self.output_tokens)
         self._check(BudgetKind.COST, self.cost_usd)
         self.check_time()
-
-
-def remaining(limit: Budget, spent: Spent) -> Budget:
-    """What is left of an allowance (used for per-user and per-tenant budgets)."""
-
-    def left(limit_value: Any, used: Any) -> Any:
-        return None if limit_value is None else max(limit_value - used, 0)
-
-    return replace(
-        limit,
-        max_steps=left(limit.max_steps, spent.steps),
-        max_input_tokens=left(limit.max_input_tokens, spent.input_tokens),
-        max_output_tokens=left(limit.max_output_tokens, spent.output_tokens),
-        max_cost_usd=left(limit.max_cost_usd, spent.cost_usd),
-        max_seconds=left(limit.max_seconds, spent.seconds),
-    )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import core.errors as core
 
-class AgentError(Exception):
+
+class AgentError(core.AgentHostError):
     """Base of the loops' errors."""
 
 
-class ApprovalDenied(AgentError):
+class ApprovalDenied(AgentError, core.Denied):
     """A tool call was denied and policy says the run ends."""
 
 

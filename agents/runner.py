@@ -11,19 +11,18 @@ from agents.errors import AgentError, ApprovalDenied
 from agents.events import RunFinished, RunStarted
 from agents.plan import plan_and_execute
 from agents.react import react
+from agents.request import AGENT_KINDS
 from agents.state import Outcome, OutcomeKind, RunResult, RunState, Span
 from agents.turn import AgentContext
 from inference.errors import InferenceError
 from inference.types import Message
-
-AGENT_KINDS = ("react", "plan")
 
 
 async def run_agent(ctx: AgentContext, state: RunState, *, resumed: bool = False) -> RunResult:
     """Run (or continue) ``state`` until it answers or stops; the outcome says which and why."""
     if state.agent not in AGENT_KINDS:
         raise ValueError(f"unknown agent kind {state.agent!r}; choose one of {AGENT_KINDS}")
-    run_span = Span(state.trace_id, "run", f"agent {state.agent}")
+    run_span = Span(state.trace_id, "run", f"agent {state.agent}", parent_id=state.trace_parent)
     state.run_span_id = run_span.span_id
     state.outcome = None
     if not state.messages:

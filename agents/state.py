@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from agents.budget import Budget, Exhaustion, Spent
+from core.principal import Principal
 from inference.types import Message, ToolCall
 
 
@@ -119,18 +120,21 @@ class RunState:
     task: str
     agent: str = "react"
     role: str | None = None
-    user: str | None = None
-    tenant: str | None = None
+    principal: Principal = field(default_factory=Principal)
     budget: Budget = field(default_factory=Budget)
+    tools: tuple[str, ...] = ()  # globs narrowing the role's tools (empty: all of them)
+    tier: str | None = None  # the model tier of the run's calls (None: the agent's default)
+    require_tool: bool = False  # the first model turn must call a tool
     messages: list[Message] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
     spent: Spent = field(default_factory=Spent)
     plan: PlanState | None = None
     answer: str = ""
     outcome: Outcome | None = None
-    options: dict[str, Any] = field(default_factory=dict)
+    compactions: int = 0
     # runtime only, never persisted: the open spans that new spans nest under
     run_span_id: str | None = field(default=None, repr=False)
+    trace_parent: str | None = field(default=None, repr=False)  # the caller's span, if any
     step_span: Span | None = field(default=None, repr=False)
 
     @classmethod

@@ -18,14 +18,11 @@ class ToolResult:
     is_error: bool = False
     error_kind: str | None = None  # unknown_tool, timeout, server_down, denied, tool_error, ...
     cached: bool = False
-    stop_run: bool = False  # the run must end now (an approval denial under a stopping policy)
-    arguments: dict[str, Any] | None = (
-        None  # the arguments actually used, if an approver edited them
-    )
+    arguments: dict[str, Any] | None = None  # the arguments actually used, if an approver edited
 
     @classmethod
-    def error(cls, kind: str, message: str, *, stop_run: bool = False) -> ToolResult:
-        return cls(message, is_error=True, error_kind=kind, stop_run=stop_run)
+    def error(cls, kind: str, message: str) -> ToolResult:
+        return cls(message, is_error=True, error_kind=kind)
 
 
 class Toolset(Protocol):

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
 from agents.budget import BudgetKind, BudgetMeter
 from agents.config import AgentConfig
@@ -13,22 +12,15 @@ from agents.recorder import Recorder, Span
 from agents.state import RunState, Step
 from agents.tools import Toolset
 from inference.accounting import FREE, Price
-from inference.backend import closing
+from inference.backend import ChatModel, closing
 from inference.types import (
     ChatRequest,
     ChatResult,
     Message,
     Routed,
-    StreamEvent,
     TextDelta,
     UsageEvent,
 )
-
-
-class ChatModel(Protocol):
-    """Anything that streams chat completions: the router, or a single backend."""
-
-    def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]: ...
 
 
 @dataclass

@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from approvals.types import RISK_ORDER, ApprovalRequest, Decision, Risk
+from core.errors import ConfigError
 
 
 class PolicyRule(BaseModel):
@@ -55,7 +56,7 @@ class PolicyRule(BaseModel):
         return True
 
 
-class PolicyError(ValueError):
+class PolicyError(ConfigError):
     """The policy file is missing or invalid."""
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from approvals.types import ApprovalRequest, Decision
+from core.errors import InvalidRequest
 
 GENESIS = "0" * 64
 
@@ -77,7 +78,7 @@ class AuditRow(SQLModel, table=True):
     hash: str
 
 
-class NotPending(ValueError):
+class NotPending(InvalidRequest):
     """The request was already decided (or expired, or never existed)."""
 
 

@@ -36,11 +36,10 @@ from mcp.client import Client
 from mcp.client.stdio import StdioServerParameters
 
 from agents import Budget
-from host.config import Settings
 from host.host import Host
-from host.mcp_servers import ServerConfig
 from inference import ChatRequest, Message
 from inference.backends.scripted import ScriptedBackend, ScriptedCall, Turn
+from settings import ServerConfig, Settings
 
 REPO = Path(__file__).resolve().parents[1]
 SERVER = REPO / "tests" / "host" / "mcp_test_server.py"

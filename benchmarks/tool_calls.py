@@ -15,7 +15,7 @@ from dataclasses import replace
 
 import anyio
 
-from inference import ChatRequest, Message, ToolSpec, complete
+from inference import ChatRequest, Message, ToolSpec, collect
 from inference.backends.embedded import EmbeddedBackend
 from inference.config import EmbeddedConfig
 from inference.openai_wire import json_mode_messages
@@ -82,13 +82,13 @@ async def run() -> None:
             )
             start = time.perf_counter()
             if mode == "constrained":
-                result = await complete(backend, request)
+                result = await collect(backend, request)
                 ok = not result.tool_errors and len(result.tool_calls) == 1
                 picked = result.tool_calls[0].name if result.tool_calls else None
             else:
                 # The same prompt and instructions, but free decoding: no schema, no grammar.
                 plain = replace(request, messages=tuple(json_mode_messages(request)), tools=())
-                text = (await complete(backend, plain)).text
+                text = (await collect(backend, plain)).text
                 parsed = parse_constrained(text.strip(), TOOLS)
                 ok = hasattr(parsed, "arguments")
                 picked = getattr(parsed, "name", None)

@@ -28,7 +28,7 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Collapsible, Static, Tree
 
-from host.config import Settings
+from settings import Settings
 from tests.tui.seed import long_run
 from tui.app import OperatorApp
 from tui.live import RunView

@@ -22,9 +22,8 @@ from rich.table import Table
 from agents.budget import Budget
 from agents.state import RunResult
 from approvals import ApprovalStore, Decision, NotPending
+from core.errors import AgentHostError
 from host.cli_rag import register as register_rag
-from host.config import Settings, find_config_file, load_settings
-from host.errors import AgentHostError
 from host.host import Host, RunRejected
 from host.progress import EXIT_CODES, ProgressPrinter
 from host.toolbox import UnknownRole
@@ -40,6 +39,7 @@ from inference import (
 )
 from inference.errors import BackendError, ConfigError
 from memory.sessions import SessionNotFound, SessionStore, make_engine
+from settings import Settings, find_config_file, load_settings
 
 app = typer.Typer(
     name="agenthost",

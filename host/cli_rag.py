@@ -14,10 +14,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from host.config import Settings
-from host.errors import AgentHostError
+from core.errors import AgentHostError
 from rag import RagError, RagService
 from rag.types import Answer, Expand, Expansion, Hit, Mode, SearchResult
+from settings import Settings
 
 T = TypeVar("T")
 err = Console(stderr=True, highlight=False)

@@ -1,15 +1,15 @@
-"""Errors of the host and the CLI. Each carries an exit code and a message for the user."""
+"""The host's errors (drawn in the tree of ``core.errors``)."""
 
 from __future__ import annotations
 
-
-class AgentHostError(Exception):
-    """Base of the host's errors."""
-
-    exit_code = 1
+from core.errors import InvalidRequest
 
 
-class ConfigFileError(AgentHostError):
-    """The configuration file or environment is invalid."""
+class RunRejected(InvalidRequest):
+    """The run cannot start as asked (unknown role or tier, finished session, ...)."""
 
-    exit_code = 2
+
+class UnknownRole(RunRejected):
+    def __init__(self, role: str, known: str) -> None:
+        super().__init__(f"unknown role {role!r} (known: {known})")
+        self.role = role

@@ -27,56 +27,11 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.client.subscriptions import ListenNotSupportedError
 from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.shared.exceptions import MCPError
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from approvals.types import Risk
+from core.errors import Unavailable
+from settings.host import ServerConfig
 
 log = logging.getLogger("agenthost.mcp")
-
-
-class ToolPolicy(BaseModel):
-    """Per-tool settings: how risky it is, and whether its results may be cached."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    risk: Risk | None = Field(None, description="overrides the server's default_risk")
-    cacheable: bool = Field(False, description="read-only: identical calls may reuse a result")
-    ttl_s: float = Field(300.0, gt=0, description="how long a cached result stays valid")
-
-
-class ServerConfig(BaseModel):
-    """One MCP server: ``command`` (+ ``args``, ``env``, ``cwd``) for stdio, or ``url``."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    command: str | None = None
-    args: list[str] = Field(default_factory=list)
-    env: dict[str, str] = Field(default_factory=dict)
-    cwd: str | None = None
-    url: str | None = Field(None, description="streamable HTTP endpoint, e.g. http://host/mcp")
-    headers: dict[str, str] = Field(default_factory=dict, description="e.g. Authorization")
-    enabled: bool = True
-    default_risk: Risk = "low"
-    tools: dict[str, ToolPolicy] = Field(default_factory=dict, description="by tool name")
-    call_timeout_s: float = Field(30.0, gt=0)
-    start_timeout_s: float = Field(20.0, gt=0)
-    ping_interval_s: float = Field(15.0, gt=0, description="health check while idle")
-    backoff_initial_s: float = Field(0.25, gt=0)
-    backoff_max_s: float = Field(30.0, gt=0)
-
-    @model_validator(mode="after")
-    def _one_transport(self) -> ServerConfig:
-        if (self.command is None) == (self.url is None):
-            raise ValueError("set exactly one of 'command' (stdio) or 'url' (streamable HTTP)")
-        return self
-
-    @property
-    def transport(self) -> str:
-        return "stdio" if self.command else "http"
-
-    def policy(self, tool: str) -> tuple[Risk, ToolPolicy]:
-        policy = self.tools.get(tool) or ToolPolicy()
-        return policy.risk or self.default_risk, policy
 
 
 class ServerState(StrEnum):
@@ -86,11 +41,11 @@ class ServerState(StrEnum):
     STOPPED = "stopped"
 
 
-class ServerUnavailable(Exception):
+class ServerUnavailable(Unavailable):
     """The server is down or restarting; the call was not made (or its answer was lost)."""
 
 
-class ToolTimeout(Exception):
+class ToolTimeout(Unavailable):
     """The server did not answer within the call timeout."""
 
 
@@ -115,15 +70,20 @@ class ManagedServer:
         config: ServerConfig,
         *,
         log_dir: Path | None = None,
+        env: dict[str, str] | None = None,
         on_tools_changed: ToolsChanged | None = None,
     ) -> None:
         self.name = name
         self.config = config
         self.log_dir = log_dir
+        # a stdio server gets the host's home and configuration (Settings.child_env), then
+        # its own ``env`` from the config on top
+        self.env = dict(env or {})
         self.on_tools_changed = on_tools_changed
         self.state = ServerState.STARTING
         self.tools: list[RemoteTool] = []
-        self.generation = 0  # bumped on every (re)connect: the tool cache keys on it
+        self.generation = 0  # bumped on every (re)connect: the tool-result cache keys on it
+        self.tools_version = 0  # bumped whenever ``tools`` is replaced (connect, re-list)
         self.restarts = 0
         self.last_error = ""
         self.errors: list[tuple[float, str]] = []
@@ -184,7 +144,7 @@ class ManagedServer:
 
     async def _on_connected(self, client: Client) -> None:
         tools = await _list_all(client)
-        self.tools = [_remote(self.name, t) for t in tools]
+        self._set_tools(tools)
         self.generation += 1
         self._client = client
         self._dead = anyio.Event()
@@ -211,7 +171,7 @@ class ManagedServer:
                     self._relist = anyio.Event()
                     with anyio.fail_after(self.config.call_timeout_s):
                         tools = await _list_all(client)
-                    self.tools = [_remote(self.name, t) for t in tools]
+                    self._set_tools(tools)
                     if self.on_tools_changed:
                         self.on_tools_changed(self)
 
@@ -250,7 +210,7 @@ class ManagedServer:
             if cfg.command is not None:
                 errlog = self._errlog(stack)
                 params = StdioServerParameters(
-                    command=cfg.command, args=cfg.args, env=cfg.env or None, cwd=cfg.cwd
+                    command=cfg.command, args=cfg.args, env=self.env | cfg.env, cwd=cfg.cwd
                 )
                 transport = stdio_client(params, errlog=errlog)
             else:
@@ -275,6 +235,10 @@ class ManagedServer:
             return
         if isinstance(message, types.ToolListChangedNotification):
             self._relist.set()
+
+    def _set_tools(self, tools: list[types.Tool]) -> None:
+        self.tools = [_remote(self.name, t) for t in tools]
+        self.tools_version += 1
 
     def _note_error(self, text: str) -> None:
         self.last_error = text

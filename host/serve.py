@@ -19,14 +19,16 @@ from typing import Any, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from agents.budget import Budget
 from agents.events import RunEvent, StepFinished
+from agents.request import RunRequest
 from approvals import ApprovalRequest, Decision
-from host.config import Settings
+from core.errors import AgentHostError
 from host.host import Host
 from memory.sessions import SessionNotFound
+from settings import Settings
 
 log = logging.getLogger("agenthost.serve")
 
@@ -98,15 +100,18 @@ def build_server(settings: Settings) -> MCPServer[Host]:
                     event.spent.steps, total, f"step {event.step.index}: {tools}"
                 )
 
-        budget = Budget(max_steps=max_steps, max_cost_usd=max_cost_usd, max_seconds=max_seconds)
-        result = await host.run(
-            task,
-            agent=agent,
-            role=role,
-            budget=budget,
-            on_event=progress,
-            asker=ElicitingAsker(ctx),
-        )
+        try:
+            request = RunRequest(
+                task,
+                agent=agent,
+                role=role,
+                budget=Budget(
+                    max_steps=max_steps, max_cost_usd=max_cost_usd, max_seconds=max_seconds
+                ),
+            )
+            result = await host.run(request, on_event=progress, asker=ElicitingAsker(ctx))
+        except (AgentHostError, ValidationError) as exc:
+            raise ToolError(str(exc)) from None
         return result.to_dict()
 
     @server.tool()
@@ -117,8 +122,7 @@ def build_server(settings: Settings) -> MCPServer[Host]:
     @server.resource("agenthost://sessions", mime_type="application/json")
     def sessions() -> str:
         """Recent sessions, newest first."""
-        store = running["host"].store
-        rows = store.recent(limit=50) if store else []
+        rows = running["host"].store.recent(limit=50)
         return json.dumps([r.model_dump(mode="json") for r in rows])
 
     @server.resource("agenthost://sessions/{session_id}", mime_type="application/json")
@@ -130,7 +134,6 @@ def build_server(settings: Settings) -> MCPServer[Host]:
 
 
 def _session(host: Host, session_id: str) -> dict[str, Any]:
-    assert host.store is not None
     try:
         row = host.store.get(session_id)
     except SessionNotFound as exc:

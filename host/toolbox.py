@@ -1,5 +1,13 @@
-"""The tool registry: every MCP server's tools, namespaced, filtered per role, gated by risk,
-cached when read-only. A run sees its role's tools through ``RunTools`` (an agents ``Toolset``).
+"""The toolbox: every MCP server's tools, namespaced, then wrapped layer by layer.
+
+    McpTools        the servers' tools as ``<server>__<tool>``; failures become tool errors
+    └ CachedTools   identical calls of cacheable (read-only) tools reuse a recent result
+      └ GatedTools  risky calls wait for an approval; an approver's edit replaces the arguments
+        └ FilteredTools   only what the run's role (and its ``--tool`` globs) allows
+
+Each layer is one small class with the same two methods (``entries``, ``call``), testable
+alone. ``Toolbox.for_run`` stacks them for one run and hands the loop a ``RunTools`` (an agents
+``Toolset``).
 
 Tool names are ``<server>__<tool>``: unique across servers and valid as OpenAI function names.
 The registry is read live, so tools loaded or unloaded while the host runs (MCP
@@ -12,51 +20,24 @@ import fnmatch
 import hashlib
 import json
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
 import jsonschema
 from mcp import types
 from mcp.shared.exceptions import MCPError
-from pydantic import BaseModel, ConfigDict, Field
 
+from agents.state import RunState
 from agents.tools import ToolResult
 from approvals import ApprovalGate, ApprovalRequest, ApprovalsConfig, Asker, Risk
 from host.cache import ToolResultCache
-from host.mcp_servers import (
-    ManagedServer,
-    RemoteTool,
-    ServerUnavailable,
-    ToolPolicy,
-    ToolTimeout,
-)
+from host.errors import UnknownRole
+from host.mcp_servers import ManagedServer, RemoteTool, ServerUnavailable, ToolTimeout
 from inference.types import ToolCall, ToolSpec
+from settings.host import RoleConfig, ToolPolicy
 
 SEPARATOR = "__"
-
-
-class RoleConfig(BaseModel):
-    """Which tools a role may use: globs over namespaced names (``time__*``), minus ``deny``."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    description: str = ""
-    servers: list[str] | None = Field(None, description="servers the role may use (None: all)")
-    tools: list[str] = Field(default_factory=lambda: ["*"])
-    deny: list[str] = Field(default_factory=list)
-
-    def allows(self, server: str, name: str) -> bool:
-        if self.servers is not None and server not in self.servers:
-            return False
-        if any(fnmatch.fnmatchcase(name, p) for p in self.deny):
-            return False
-        return any(fnmatch.fnmatchcase(name, p) for p in self.tools)
-
-
-class UnknownRole(KeyError):
-    def __str__(self) -> str:
-        return f"unknown role {self.args[0]!r} (known: {self.args[1]})"
 
 
 def namespaced(server: str, tool: str) -> str:
@@ -77,120 +58,38 @@ class Entry:
         return ToolSpec(self.name, self.tool.description, schema)
 
 
-class Toolbox:
-    def __init__(
-        self,
-        servers: dict[str, ManagedServer],
-        roles: dict[str, RoleConfig],
-        gate: ApprovalGate,
-        approvals: ApprovalsConfig,
-        cache: ToolResultCache | None = None,
-    ) -> None:
+class Tools(Protocol):
+    """One layer of the toolbox."""
+
+    def entries(self) -> Mapping[str, Entry]:
+        """The tools this layer offers now, by namespaced name."""
+        ...
+
+    async def call(self, entry: Entry, arguments: dict[str, Any]) -> ToolResult: ...
+
+
+class McpTools:
+    """Every up server's tools. A call goes to the server; a server that is down, a timeout or
+    a tool's own error comes back as a tool error the model can read."""
+
+    def __init__(self, servers: Mapping[str, ManagedServer]) -> None:
         self.servers = servers
-        self.roles = roles
-        self.gate = gate
-        self.approvals = approvals
-        self.cache = cache or ToolResultCache()
-        self._entries: dict[str | None, tuple[tuple[int, ...], dict[str, Entry]]] = {}
-        self._config_hash = {
-            name: hashlib.sha256(s.config.model_dump_json().encode()).hexdigest()[:16]
-            for name, s in servers.items()
-        }
+        self._memo: tuple[tuple[tuple[str, int, int], ...], dict[str, Entry]] | None = None
 
-    def entries(self, role: str | None = None) -> dict[str, Entry]:
-        """The tools ``role`` may use now (only servers that are up list any). Cached until a
-        server's tool list changes (a reconnect or list_changed replaces the list)."""
-        version = tuple(id(s.tools) for s in self.servers.values())
-        cached = self._entries.get(role)
-        if cached is not None and cached[0] == version:
-            return cached[1]
-        entries = self._build_entries(role)
-        self._entries[role] = (version, entries)
-        return entries
+    def entries(self) -> Mapping[str, Entry]:
+        # rebuilt only when a server reconnects or re-lists its tools
+        version = tuple((s.name, s.generation, s.tools_version) for s in self.servers.values())
+        if self._memo is None or self._memo[0] != version:
+            entries: dict[str, Entry] = {}
+            for server in self.servers.values():
+                for tool in server.tools:
+                    name = namespaced(server.name, tool.name)
+                    risk, policy = server.config.policy(tool.name)
+                    entries[name] = Entry(name, server, tool, risk, policy)
+            self._memo = (version, entries)
+        return self._memo[1]
 
-    def _build_entries(self, role: str | None) -> dict[str, Entry]:
-        rule = self._role(role)
-        out: dict[str, Entry] = {}
-        for server in self.servers.values():
-            for tool in server.tools:
-                name = namespaced(server.name, tool.name)
-                if rule is not None and not rule.allows(server.name, name):
-                    continue
-                risk, policy = server.config.policy(tool.name)
-                out[name] = Entry(name, server, tool, risk, policy)
-        return out
-
-    def _role(self, role: str | None) -> RoleConfig | None:
-        if role is None:
-            return None
-        try:
-            return self.roles[role]
-        except KeyError:
-            raise UnknownRole(role, ", ".join(sorted(self.roles)) or "none configured") from None
-
-    def for_run(
-        self,
-        session_id: str,
-        *,
-        role: str | None = None,
-        agent: str = "",
-        only: Sequence[str] | None = None,
-        asker: Asker | None = None,
-    ) -> RunTools:
-        """The tools of one run: the role's, narrowed to the ``only`` globs when given.
-        ``asker`` is whom the approval gate may ask directly (the run's MCP client)."""
-        self._role(role)  # fail early on an unknown role
-        return RunTools(self, session_id, role, agent, only, asker)
-
-    async def call(
-        self,
-        entry: Entry,
-        call: ToolCall,
-        *,
-        session_id: str,
-        role: str | None,
-        agent: str,
-        asker: Asker | None = None,
-    ) -> ToolResult:
-        arguments = call.arguments
-        edited: dict[str, Any] | None = None
-        if self.approvals.needs_approval(entry.risk):
-            request = ApprovalRequest(
-                session_id=session_id,
-                tool=entry.name,
-                arguments=arguments,
-                risk=entry.risk,
-                role=role,
-                agent=agent,
-                summary=f"{entry.name}({json.dumps(arguments)[:200]})",
-            )
-            decision = await self.gate.decide(request, asker)
-            if not decision.approved:
-                return ToolResult.error(
-                    "denied", f"approval denied by {decision.by}: {decision.reason}"
-                )
-            if decision.arguments is not None:
-                try:
-                    jsonschema.validate(decision.arguments, entry.spec.parameters)
-                except jsonschema.ValidationError as exc:
-                    return ToolResult.error(
-                        "invalid_arguments", f"the approver's edited arguments: {exc.message}"
-                    )
-                arguments = edited = decision.arguments
-
-        key = None
-        if entry.policy.cacheable:
-            key = self.cache.key(
-                entry.server.name,
-                entry.server.generation,
-                self._config_hash[entry.server.name],
-                entry.tool.name,
-                arguments,
-            )
-            hit = self.cache.get(key)
-            if hit is not None:
-                return ToolResult(hit, cached=True, arguments=edited)
-
+    async def call(self, entry: Entry, arguments: dict[str, Any]) -> ToolResult:
         try:
             result = await entry.server.call(entry.tool.name, arguments)
         except ServerUnavailable as exc:
@@ -203,43 +102,124 @@ class Toolbox:
             return ToolResult.error("tool_error", exc.error.message)
         text = render(result)
         if result.is_error:
-            return ToolResult.error(
-                "tool_error",
-                text,
-            )
-        if key is not None:
-            self.cache.put(key, text, entry.policy.ttl_s)
-        return ToolResult(text, arguments=edited)
+            return ToolResult.error("tool_error", text)
+        return ToolResult(text)
 
 
-class RunTools:
-    """The tools of one run: its role's view of the toolbox (an agents ``Toolset``)."""
+class CachedTools:
+    """Reuses results of cacheable tools. The key holds the server's connection generation and
+    a hash of its config, so a restart or a config change invalidates its entries."""
+
+    def __init__(self, inner: Tools, cache: ToolResultCache | None = None) -> None:
+        self.inner = inner
+        self.cache = cache or ToolResultCache()
+        self._config_hash: dict[str, str] = {}
+
+    def entries(self) -> Mapping[str, Entry]:
+        return self.inner.entries()
+
+    async def call(self, entry: Entry, arguments: dict[str, Any]) -> ToolResult:
+        if not entry.policy.cacheable:
+            return await self.inner.call(entry, arguments)
+        server = entry.server
+        key = self.cache.key(
+            server.name, server.generation, self._hash(server), entry.tool.name, arguments
+        )
+        hit = self.cache.get(key)
+        if hit is not None:
+            return ToolResult(hit, cached=True)
+        result = await self.inner.call(entry, arguments)
+        if not result.is_error:
+            self.cache.put(key, result.content, entry.policy.ttl_s)
+        return result
+
+    def _hash(self, server: ManagedServer) -> str:
+        digest = self._config_hash.get(server.name)
+        if digest is None:
+            raw = server.config.model_dump_json().encode()
+            digest = self._config_hash[server.name] = hashlib.sha256(raw).hexdigest()[:16]
+        return digest
+
+
+class GatedTools:
+    """Calls at a risk the approvals config gates wait for a decision; a denial is a tool
+    error, an approver's edited arguments (checked against the schema) replace the model's."""
 
     def __init__(
         self,
-        toolbox: Toolbox,
+        inner: Tools,
+        gate: ApprovalGate,
+        approvals: ApprovalsConfig,
+        *,
         session_id: str,
         role: str | None,
         agent: str,
-        only: Sequence[str] | None = None,
         asker: Asker | None = None,
     ) -> None:
-        self.toolbox = toolbox
-        self.asker = asker
+        self.inner = inner
+        self.gate = gate
+        self.approvals = approvals
         self.session_id = session_id
         self.role = role
         self.agent = agent
-        self.only = list(only) if only else None
+        self.asker = asker
 
-    def entries(self) -> dict[str, Entry]:
-        entries = self.toolbox.entries(self.role)
-        if self.only is None:
-            return entries
+    def entries(self) -> Mapping[str, Entry]:
+        return self.inner.entries()
+
+    async def call(self, entry: Entry, arguments: dict[str, Any]) -> ToolResult:
+        if not self.approvals.needs_approval(entry.risk):
+            return await self.inner.call(entry, arguments)
+        request = ApprovalRequest(
+            session_id=self.session_id,
+            tool=entry.name,
+            arguments=arguments,
+            risk=entry.risk,
+            role=self.role,
+            agent=self.agent,
+            summary=f"{entry.name}({json.dumps(arguments)[:200]})",
+        )
+        decision = await self.gate.decide(request, self.asker)
+        if not decision.approved:
+            return ToolResult.error(
+                "denied", f"approval denied by {decision.by}: {decision.reason}"
+            )
+        if decision.arguments is None:
+            return await self.inner.call(entry, arguments)
+        try:
+            jsonschema.validate(decision.arguments, entry.spec.parameters)
+        except jsonschema.ValidationError as exc:
+            return ToolResult.error(
+                "invalid_arguments", f"the approver's edited arguments: {exc.message}"
+            )
+        result = await self.inner.call(entry, decision.arguments)
+        return replace(result, arguments=decision.arguments)
+
+
+class FilteredTools:
+    """Only the entries ``allows(server, name)`` accepts (a role, a run's tool globs)."""
+
+    def __init__(self, inner: Tools, allows: Callable[[str, str], bool]) -> None:
+        self.inner = inner
+        self.allows = allows
+
+    def entries(self) -> Mapping[str, Entry]:
         return {
-            name: e
-            for name, e in entries.items()
-            if any(fnmatch.fnmatchcase(name, p) for p in self.only)
+            name: e for name, e in self.inner.entries().items() if self.allows(e.server.name, name)
         }
+
+    async def call(self, entry: Entry, arguments: dict[str, Any]) -> ToolResult:
+        return await self.inner.call(entry, arguments)
+
+
+class RunTools:
+    """The tools of one run, as the agent loops see them (an agents ``Toolset``)."""
+
+    def __init__(self, tools: Tools) -> None:
+        self.tools = tools
+
+    def entries(self) -> Mapping[str, Entry]:
+        return self.tools.entries()
 
     def specs(self) -> Sequence[ToolSpec]:
         return [e.spec for e in self.entries().values()]
@@ -253,14 +233,77 @@ class RunTools:
                 "unknown_tool",
                 f"tool {call.name!r} is not available to this run now (available: {known})",
             )
-        return await self.toolbox.call(
-            entry,
-            call,
-            session_id=self.session_id,
-            role=self.role,
-            agent=self.agent,
-            asker=self.asker,
+        return await self.tools.call(entry, call.arguments)
+
+
+class Toolbox:
+    """The host's tools: the shared MCP and cache layers, and per run the gate and filters."""
+
+    def __init__(
+        self,
+        servers: Mapping[str, ManagedServer],
+        roles: Mapping[str, RoleConfig],
+        gate: ApprovalGate,
+        approvals: ApprovalsConfig,
+        cache: ToolResultCache | None = None,
+    ) -> None:
+        self.roles = roles
+        self.gate = gate
+        self.approvals = approvals
+        self.cached = CachedTools(McpTools(servers), cache)
+
+    @property
+    def cache(self) -> ToolResultCache:
+        return self.cached.cache
+
+    def _role(self, role: str | None) -> RoleConfig | None:
+        if role is None:
+            return None
+        try:
+            return self.roles[role]
+        except KeyError:
+            raise UnknownRole(role, ", ".join(sorted(self.roles)) or "none configured") from None
+
+    def entries(self, role: str | None = None) -> Mapping[str, Entry]:
+        """The tools ``role`` may use now (only servers that are up list any)."""
+        rule = self._role(role)
+        if rule is None:
+            return self.cached.entries()
+        return FilteredTools(self.cached, rule.allows).entries()
+
+    def for_run(
+        self,
+        state: RunState | str,
+        *,
+        role: str | None = None,
+        only: Sequence[str] = (),
+        asker: Asker | None = None,
+    ) -> RunTools:
+        """The tools of one run: its role's, narrowed to its tool globs, behind the approval
+        gate. ``asker`` is whom the gate may ask directly (the run's MCP client)."""
+        if isinstance(state, RunState):
+            session_id, agent = state.session_id, state.agent
+            role, only = state.role, state.tools
+        else:
+            session_id, agent = state, ""
+        rule = self._role(role)  # fail early on an unknown role
+        tools: Tools = GatedTools(
+            self.cached,
+            self.gate,
+            self.approvals,
+            session_id=session_id,
+            role=role,
+            agent=agent,
+            asker=asker,
         )
+        if rule is not None:
+            tools = FilteredTools(tools, rule.allows)
+        if only:
+            globs = tuple(only)
+            tools = FilteredTools(
+                tools, lambda _s, name: any(fnmatch.fnmatchcase(name, p) for p in globs)
+            )
+        return RunTools(tools)
 
 
 def render(result: types.CallToolResult) -> str:

@@ -1,7 +1,7 @@
 """The inference layer: one streaming ``Backend`` protocol, backends, router, accounting."""
 
 from inference.accounting import Metered, Price, PriceTable
-from inference.backend import Backend, Capabilities, Health, complete
+from inference.backend import Backend, Capabilities, ChatModel, Health, collect
 from inference.config import InferenceConfig
 from inference.errors import (
     BackendError,
@@ -42,6 +42,7 @@ __all__ = [
     "BackendTimeout",
     "BackendUnavailable",
     "Capabilities",
+    "ChatModel",
     "ChatRequest",
     "ChatResult",
     "ConfigError",
@@ -71,5 +72,5 @@ __all__ = [
     "UsageEvent",
     "build_backend",
     "build_router",
-    "complete",
+    "collect",
 ]

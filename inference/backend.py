@@ -53,10 +53,16 @@ class Backend(Protocol):
     async def aclose(self) -> None: ...
 
 
-async def complete(backend: Backend, request: ChatRequest) -> ChatResult:
-    """Non-streaming convenience: run ``stream`` to the end and collect the result."""
+class ChatModel(Protocol):
+    """Anything that streams chat completions: the router, or a single backend."""
+
+    def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]: ...
+
+
+async def collect(model: ChatModel, request: ChatRequest) -> ChatResult:
+    """Run ``stream`` to the end and gather text, tool calls and usage into one result."""
     result = ChatResult()
-    async with closing(backend.stream(request)) as stream:
+    async with closing(model.stream(request)) as stream:
         async for event in stream:
             result.add(event)
     return result

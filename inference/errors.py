@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import core.errors as core
 
-class InferenceError(Exception):
+
+class InferenceError(core.AgentHostError):
     """Base of every error raised by the inference layer."""
 
 
-class ConfigError(InferenceError):
+class ConfigError(InferenceError, core.ConfigError):
     """The inference configuration is invalid (unknown backend kind, missing model...)."""
 
 
@@ -15,7 +17,7 @@ class ModelNotFound(ConfigError):
     """The configured model file or package is not installed."""
 
 
-class BackendError(InferenceError):
+class BackendError(InferenceError, core.Unavailable):
     """A backend failed to serve a call."""
 
     def __init__(self, backend: str, message: str) -> None:
@@ -43,15 +45,11 @@ class BackendResponseError(BackendError):
         return self.status is None or self.status == 429 or self.status >= 500
 
 
-class CircuitOpen(BackendError):
-    """The backend's circuit breaker is open: it failed recently and is being rested."""
-
-
 class StreamInterrupted(BackendError):
     """A stream failed after content was delivered; it is not replayed silently."""
 
 
-class NoBackendAvailable(InferenceError):
+class NoBackendAvailable(InferenceError, core.Unavailable):
     """Every backend in a tier's fallback chain failed or was skipped."""
 
     def __init__(self, tier: str, failures: list[str]) -> None:

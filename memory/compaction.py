@@ -5,14 +5,14 @@ without losing what they learned. The messages themselves stay in the session st
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
-from inference.backend import closing
-from inference.types import ChatRequest, JsonSchema, Message, StreamEvent, TextDelta
+from inference import ChatModel, collect
+from inference.types import ChatRequest, JsonSchema, Message
 from memory.notes import Note, NotesStore, Scope
-from memory.sessions import SessionStore
+from memory.sessions import NotInScope, SessionStore
 
 SUMMARY_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -28,10 +28,6 @@ SUMMARY_SCHEMA: dict[str, Any] = {
     "required": ["summary", "facts", "open_questions"],
     "additionalProperties": False,
 }
-
-
-class ChatModel(Protocol):
-    def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]: ...
 
 
 @dataclass(frozen=True)
@@ -74,11 +70,7 @@ async def summarize(
         tier=tier,
         constraint=JsonSchema(SUMMARY_SCHEMA, name="session_summary"),
     )
-    text = ""
-    async with closing(model.stream(request)) as stream:
-        async for event in stream:
-            if isinstance(event, TextDelta):
-                text += event.text
+    text = (await collect(model, request)).text
     try:
         data = json.loads(text)
         summary, facts, questions = data["summary"], data["facts"], data["open_questions"]
@@ -101,8 +93,8 @@ async def summarize_session(
     """Summarise a stored session's turns (all but the last ``keep_recent``) into a note keyed
     ``session:<id>:summary`` in ``scope``."""
     state = sessions.load(session_id)
-    if (state.tenant or "default", state.user or "") != (scope.tenant, scope.user):
-        raise PermissionError(f"session {session_id} belongs to another tenant or user")
+    if (state.principal.tenant, state.principal.user) != (scope.tenant, scope.user):
+        raise NotInScope(f"session {session_id} belongs to another tenant or user")
     old = (
         state.messages[1:-keep_recent]
         if len(state.messages) > keep_recent + 1

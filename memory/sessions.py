@@ -8,7 +8,6 @@ killed mid-run loses at most the step in flight, and ``load`` rebuilds the state
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -30,6 +29,8 @@ from agents.state import (
     Step,
     ToolRecord,
 )
+from core.errors import InvalidRequest
+from core.principal import Principal
 from inference.types import Message, ToolCall
 
 
@@ -109,26 +110,25 @@ class SpanRow(SQLModel, table=True):
     attributes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
 
 
-class SessionNotFound(KeyError):
-    def __str__(self) -> str:
-        return f"no session {self.args[0]!r}"
+class NotInScope(InvalidRequest, PermissionError):
+    """The record belongs to another tenant or user."""
 
 
-def default_home() -> Path:
-    """``$AGENTHOST_HOME``, else the XDG data directory (the host's settings say the same)."""
-    env = os.environ.get("AGENTHOST_HOME")
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_DATA_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".local" / "share") / "agenthost"
+class SessionNotFound(InvalidRequest):
+    def __init__(self, session_id: str) -> None:
+        super().__init__(f"no session {session_id!r}")
+        self.session_id = session_id
 
 
-def default_db_url() -> str:
-    """For processes started without the host's settings (the MCP servers): the host's
-    database, from ``$AGENTHOST_DATABASE_URL`` or SQLite under the home directory."""
-    return (
-        os.environ.get("AGENTHOST_DATABASE_URL") or f"sqlite:///{default_home() / 'agenthost.db'}"
-    )
+def _options(state: RunState) -> dict[str, Any]:
+    """How the run was asked for, beyond the columns: what ``resume`` must ask for again."""
+    return {
+        "tools": list(state.tools),
+        "tier": state.tier,
+        "require_tool": state.require_tool,
+        "roles": sorted(state.principal.roles),
+        "compactions": state.compactions,
+    }
 
 
 def make_engine(url: str) -> Engine:
@@ -187,10 +187,8 @@ class SessionStore:
                             task=state.task,
                             agent=state.agent,
                             role=state.role,
-                            user=state.user,
-                            tenant=state.tenant,
-                            budget=state.budget.to_dict(),
-                            options=dict(state.options),
+                            user=state.principal.user or None,
+                            tenant=state.principal.tenant,
                             created_at=_now(),
                             **values,
                         )
@@ -279,8 +277,7 @@ class SessionStore:
                 task=row.task,
                 agent=row.agent,
                 role=row.role,
-                user=row.user,
-                tenant=row.tenant,
+                principal=Principal.of(row.tenant, row.user, tuple(row.options.get("roles", ()))),
                 budget=Budget(**row.budget),
                 messages=[_message(m) for m in messages],
                 steps=[_step(s) for s in steps],
@@ -290,7 +287,10 @@ class SessionStore:
                 plan=PlanState.from_dict(row.plan) if row.plan else None,
                 answer=row.answer,
                 outcome=outcome_from_dict(row.outcome),
-                options=dict(row.options),
+                tools=tuple(row.options.get("tools") or ()),
+                tier=row.options.get("tier"),
+                require_tool=bool(row.options.get("require_tool", False)),
+                compactions=int(row.options.get("compactions", 0)),
             )
         self._saved_messages[session_id] = (
             len(state.messages),
@@ -360,6 +360,8 @@ _UPDATABLE = (
     "outcome",
     "answer",
     "plan",
+    "budget",
+    "options",
     "steps",
     "input_tokens",
     "output_tokens",
@@ -388,6 +390,8 @@ def _session_values(state: RunState) -> dict[str, Any]:
         "outcome": state.outcome.to_dict() if state.outcome else None,
         "answer": state.answer,
         "plan": state.plan.to_dict() if state.plan else None,
+        "budget": state.budget.to_dict(),
+        "options": _options(state),
         "steps": spent.steps,
         "input_tokens": spent.input_tokens,
         "output_tokens": spent.output_tokens,

@@ -95,6 +95,10 @@ class RagConfig(BaseModel):
     groups: list[str] = Field(
         default_factory=list, description="ACL groups of this process, besides everyone ('*')"
     )
+    ingest_roots: list[Path] = Field(
+        default_factory=list,
+        description="folders the RAG server's ingest tool may read (default: its cwd)",
+    )
     chunking: ChunkingConfig = Field(default_factory=ChunkingConfig)
     embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
     retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig)

@@ -2,42 +2,32 @@
 
 from __future__ import annotations
 
-
-class RagError(Exception):
-    """Base of every retrieval/ingestion error; ``exit_code`` is what the CLI exits with."""
-
-    exit_code = 1
+import core.errors as core
 
 
-class RagConfigError(RagError):
+class RagError(core.AgentHostError):
+    """Base of every retrieval/ingestion error (its category sets the exit code)."""
+
+
+class RagConfigError(RagError, core.ConfigError):
     """Bad configuration, or the embedding model package is missing."""
 
-    exit_code = 2
 
-
-class InvalidArgument(RagError):
+class InvalidArgument(RagError, core.InvalidRequest):
     """A call's argument has a value the library does not know (a mode, an expansion...)."""
-
-    exit_code = 2
 
 
 class ExtractionError(RagError):
     """A file could not be read or parsed."""
 
 
-class IndexBusy(RagError):
+class IndexBusy(RagError, core.Unavailable):
     """Another process holds the index's writer lock (an ingest is running)."""
 
-    exit_code = 5
 
-
-class UnknownCollection(RagError):
+class UnknownCollection(RagError, core.InvalidRequest):
     """The collection does not exist (or is not visible to this tenant)."""
 
-    exit_code = 4
 
-
-class ChunkNotFound(RagError):
+class ChunkNotFound(RagError, core.InvalidRequest):
     """No chunk with that id is visible to this tenant."""
-
-    exit_code = 4

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import core.errors as core
 
-class SandboxError(Exception):
+
+class SandboxError(core.AgentHostError):
     """Base of every error raised by the sandbox package."""
 
 
-class IsolationUnavailable(SandboxError):
+class IsolationUnavailable(SandboxError, core.Unavailable):
     """No strong isolation works on this machine and weak isolation was not allowed."""
 
 
-class SessionError(SandboxError):
+class SessionError(SandboxError, core.InvalidRequest):
     """A session id is malformed."""
 
 
-class FileAccessError(SandboxError):
+class FileAccessError(SandboxError, core.InvalidRequest):
     """A file path is unsafe (absolute, ``..``, through a symlink) or names no regular file."""
 
 

@@ -23,10 +23,11 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 from textual.worker import Worker, WorkerError, WorkerState
 
-from host.config import Settings
+from agents.request import RunRequest
+from settings import Settings
 from tui.dialogs import Confirm, Help, NewRun
 from tui.live import RunView
-from tui.operator import NotReady, Operator, RunRequest
+from tui.operator import NotReady, Operator
 from tui.panes import ApprovalsPane, KnowledgePane, MemoryPane, RunsPane, ServersPane
 from tui.run_screen import RunScreen, TraceScreen
 

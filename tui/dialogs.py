@@ -16,7 +16,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static, TextArea
 
 from agents.budget import Budget
-from tui.operator import RunRequest
+from agents.request import RunRequest
 
 
 class Dialog(ModalScreen[Any]):

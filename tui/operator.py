@@ -9,37 +9,24 @@ from __future__ import annotations
 
 import getpass
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from agents.budget import Budget
 from agents.events import RunEvent
+from agents.request import RunRequest
 from agents.state import RunResult
 from approvals import ApprovalStore, Decision
 from approvals.store import ApprovalRow
-from host.config import Settings
 from host.host import Host
 from host.mcp_servers import ManagedServer
 from memory.notes import NotesStore
 from memory.sessions import SessionRow, SessionStore, StepRow
 from rag.service import RagService
+from settings import Settings
 from tui.live import RunView
-
-
-@dataclass(frozen=True)
-class RunRequest:
-    """What the new-run form asks for."""
-
-    task: str
-    agent: str = "react"
-    role: str | None = None
-    tier: str | None = None
-    tools: tuple[str, ...] = ()
-    budget: Budget = field(default_factory=Budget)
 
 
 class NotReady(RuntimeError):
@@ -127,15 +114,7 @@ class Operator:
             if view.session_id and view.session_id not in self.live:
                 self.live[view.session_id] = view
 
-        return await host.run(
-            request.task,
-            agent=request.agent,
-            role=request.role,
-            tier=request.tier,
-            tools=list(request.tools) or None,
-            budget=request.budget,
-            on_event=on_event,
-        )
+        return await host.run(request, on_event=on_event)
 
     def sessions(self, limit: int = 500) -> list[SessionRow]:
         return list(self._store().recent(limit=limit))

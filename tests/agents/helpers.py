@@ -8,8 +8,7 @@ from agents import AgentConfig, AgentContext, Budget, BudgetMeter, FunctionTools
 
 __all__ = ["CALC", "FunctionToolset", "make_ctx", "toolset"]
 from agents.events import RunEvent
-from agents.turn import ChatModel
-from inference import Price
+from inference import ChatModel, Price
 from tests.inference.sample_tools import CALCULATOR
 
 CALC = CALCULATOR

@@ -12,10 +12,9 @@ import pytest
 
 from agents import OutcomeKind, RunResult
 from approvals import ApprovalsConfig
-from host.config import Settings
 from host.host import Host
-from host.mcp_servers import ToolPolicy
 from inference.backends.scripted import ScriptedBackend, ScriptedCall, Turn
+from settings import Settings, ToolPolicy
 from tests.host.conftest import stdio_test_server
 
 pytestmark = pytest.mark.anyio

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from host.mcp_servers import ServerConfig
+from settings import ServerConfig
 
 TEST_SERVER = Path(__file__).with_name("mcp_test_server.py")
 

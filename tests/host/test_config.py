@@ -4,9 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from host.config import load_settings
-from host.errors import ConfigFileError
 from inference.config import EmbeddedConfig, OpenAIConfig
+from settings import ConfigFileError, load_settings
 
 
 def write(path: Path, text: str) -> Path:

@@ -14,11 +14,11 @@ import httpx
 import pytest
 
 from agents import OutcomeKind
-from host.config import Settings
 from host.host import Host
-from host.mcp_servers import ServerConfig, ServerState
+from host.mcp_servers import ServerState
 from inference import ChatRequest
 from inference.backends.scripted import ScriptedBackend, ScriptedCall, Turn
+from settings import ServerConfig, Settings
 from tests.host.conftest import TEST_SERVER, stdio_test_server
 
 pytestmark = pytest.mark.anyio

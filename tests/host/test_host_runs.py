@@ -11,14 +11,15 @@ import anyio
 import pytest
 
 from agents import AgentConfig, Budget, BudgetKind, OutcomeKind
+from agents.request import RunRequest
 from approvals import ApprovalsConfig, PolicyRule
-from host.config import BudgetsConfig, Limits, Settings
+from core.principal import Principal
 from host.host import Host, RunRejected
-from host.mcp_servers import ServerState, ToolPolicy
-from host.toolbox import RoleConfig
+from host.mcp_servers import ServerState
 from inference import ChatRequest, ToolCall
 from inference.backends.scripted import ScriptedBackend, ScriptedCall, Turn
 from memory.notes import Scope
+from settings import BudgetsConfig, RoleConfig, Settings, ToolPolicy
 from tests.host.conftest import stdio_test_server
 
 pytestmark = pytest.mark.anyio
@@ -135,13 +136,13 @@ async def test_roles_limit_the_tools(isolated_home: Path) -> None:
     model = ScriptedBackend([call("test__add", a=1, b=1), call("test__pid"), Turn("ok")])
     roles = {"adder": RoleConfig(tools=["test__add"])}
     async with Host(settings(isolated_home, roles=roles), model=model) as host:
-        result = await host.run("add", role="adder")
+        result = await host.run(RunRequest("add", role="adder"))
         assert [t.name for t in model.requests[0].tools] == ["test__add"]
         assert host.store is not None
         steps = host.store.steps(result.session_id)
         assert steps[1].tools[0].error_kind == "unknown_tool"
         with pytest.raises(RunRejected, match="unknown role"):
-            await host.run("x", role="nobody")
+            await host.run(RunRequest("x", role="nobody"))
 
 
 async def test_risky_tool_is_denied_by_default_and_allowed_by_rule(
@@ -200,19 +201,23 @@ async def test_user_budget_spans_runs(isolated_home: Path) -> None:
     def forever(request: ChatRequest) -> Turn:
         return call("test__add", a=1, b=1)
 
-    budgets = BudgetsConfig(users={"alice": Limits(max_steps=5)})
+    budgets = BudgetsConfig(users={"alice": Budget(max_steps=5)})
     async with Host(
         settings(isolated_home, budgets=budgets), model=ScriptedBackend(forever)
     ) as host:
-        first = await host.run("loop", user="alice", budget=Budget(max_steps=3))
+        first = await host.run(
+            RunRequest("loop", budget=Budget(max_steps=3), principal=Principal.of(user="alice"))
+        )
         assert first.outcome.exhaustion is not None
         assert first.outcome.exhaustion.scope == "run"
-        second = await host.run("loop again", user="alice")
+        second = await host.run(RunRequest("loop again", principal=Principal.of(user="alice")))
         exhaustion = second.outcome.exhaustion
         assert exhaustion is not None
         assert (exhaustion.kind, exhaustion.scope) == (BudgetKind.STEPS, "user:alice")
         assert second.steps == 2  # 5 allowed in the month, 3 used by the first run
-        bob = await host.run("bob's loop", user="bob", budget=Budget(max_steps=4))
+        bob = await host.run(
+            RunRequest("bob's loop", budget=Budget(max_steps=4), principal=Principal.of(user="bob"))
+        )
         assert bob.steps == 4
 
 
@@ -231,7 +236,9 @@ async def test_compaction_summaries_are_kept_as_memory_notes(isolated_home: Path
         agent=AgentConfig(context_tokens=2048, keep_recent_messages=2, max_tokens_per_call=64),
     )
     async with Host(cfg, model=ScriptedBackend(script)) as host:
-        result = await host.run("fetch blobs", user="alice", tenant="acme")
+        result = await host.run(
+            RunRequest("fetch blobs", principal=Principal.of(tenant="acme", user="alice"))
+        )
         assert result.outcome.kind is OutcomeKind.COMPLETED
         assert host.notes is not None
         notes = host.notes.list_notes(Scope("acme", "alice"), tags=["compaction"])

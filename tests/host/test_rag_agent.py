@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 
 from agents import AgentConfig, OutcomeKind
-from host.config import Settings
+from agents.request import RunRequest
 from host.host import Host
-from host.mcp_servers import ServerConfig
 from inference import ChatRequest
 from inference.backends.scripted import ScriptedBackend, ScriptedCall, Turn
 from rag.config import RagConfig
 from rag.knowledge import Knowledge
+from settings import ServerConfig, Settings
 
 pytestmark = pytest.mark.anyio
 REPO = str(Path(__file__).parents[2])
@@ -89,7 +89,9 @@ async def test_agent_answers_with_a_citation_from_the_rag_server(
     )
     model = ScriptedBackend(researcher)
     async with Host(settings, model=model) as host:
-        result = await host.run("What does the nonlocal statement do?", tools=["rag__*"])
+        result = await host.run(
+            RunRequest("What does the nonlocal statement do?", tools=("rag__*",))
+        )
         assert result.outcome.kind is OutcomeKind.COMPLETED, result.outcome
         assert host.store is not None
         calls = [t for s in host.store.steps(result.session_id) for t in s.tools]
@@ -117,7 +119,9 @@ async def test_real_model_searches_the_rag_server(isolated_home: Path, tmp_path:
     )
     async with Host(settings) as host:
         result = await host.run(
-            "Search the documents: what does the nonlocal statement do?", tools=["rag__search"]
+            RunRequest(
+                "Search the documents: what does the nonlocal statement do?", tools=("rag__search",)
+            )
         )
         assert result.outcome.kind is OutcomeKind.COMPLETED, result.outcome
         assert host.store is not None

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from agents import AgentConfig, OutcomeKind
-from host.config import Settings
+from agents.request import RunRequest
 from host.host import Host
+from settings import Settings
 from tests.host.conftest import stdio_test_server
 
 pytestmark = [pytest.mark.anyio, pytest.mark.realmodel]
@@ -22,7 +23,7 @@ async def test_embedded_model_calls_a_tool_and_answers(isolated_home: Path) -> N
         agent=AgentConfig(require_tool_first=True, max_tokens_per_call=96),
     )
     async with Host(settings) as host:
-        result = await host.run("What is 2 plus 3?", tools=["test__add"])
+        result = await host.run(RunRequest("What is 2 plus 3?", tools=("test__add",)))
         assert result.outcome.kind is OutcomeKind.COMPLETED, result.outcome
         assert host.store is not None
         calls = [t for s in host.store.steps(result.session_id) for t in s.tools]

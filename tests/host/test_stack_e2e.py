@@ -12,12 +12,13 @@ import anyio
 import pytest
 
 from agents import OutcomeKind, RunResult
+from agents.request import RunRequest
 from approvals import ApprovalsConfig, Decision
-from host.config import Settings
+from core.principal import Principal
 from host.host import Host
-from host.mcp_servers import ServerConfig, ToolPolicy
 from inference import ChatRequest
 from inference.backends.scripted import ScriptedBackend, ScriptedCall, Turn
+from settings import ServerConfig, Settings, ToolPolicy
 from tests.sandbox.conftest import capabilities
 
 pytestmark = pytest.mark.anyio
@@ -79,7 +80,12 @@ async def test_sandbox_approval_memory_across_sessions(isolated_home: Path) -> N
 
             async def first() -> None:
                 results.append(
-                    await host.run("compute 6*7 in the sandbox", user="alice", tenant="acme")
+                    await host.run(
+                        RunRequest(
+                            "compute 6*7 in the sandbox",
+                            principal=Principal.of(tenant="acme", user="alice"),
+                        )
+                    )
                 )
 
             tg.start_soon(first)
@@ -97,7 +103,11 @@ async def test_sandbox_approval_memory_across_sessions(isolated_home: Path) -> N
         assert json.loads(tools[0].result)["stdout"].strip() == "42"
         assert json.loads(tools[0].result)["exit_code"] == 0
 
-        later = await host.run("what did we compute earlier?", user="alice", tenant="acme")
+        later = await host.run(
+            RunRequest(
+                "what did we compute earlier?", principal=Principal.of(tenant="acme", user="alice")
+            )
+        )
         assert later.outcome.kind is OutcomeKind.COMPLETED, later.outcome
         assert later.session_id != first_run.session_id
         assert later.answer == "The product of 6 and 7 is 42."

@@ -15,7 +15,7 @@ from inference import (
     Message,
     ModelNotFound,
     TextDelta,
-    complete,
+    collect,
 )
 from inference.backends.embedded import EmbeddedBackend, resolve_model_path
 from inference.config import EmbeddedConfig
@@ -38,7 +38,7 @@ async def test_streams_real_text_with_usage() -> None:
         async for event in backend.stream(request):
             if isinstance(event, TextDelta):
                 deltas.append(event.text)
-        result = await complete(backend, request)
+        result = await collect(backend, request)
     finally:
         await backend.aclose()
     assert len(deltas) > 5, "expected a token-by-token stream"
@@ -60,7 +60,7 @@ async def test_constrained_tool_call_parses() -> None:
         max_tokens=60,
     )
     try:
-        result = await complete(backend, request)
+        result = await collect(backend, request)
     finally:
         await backend.aclose()
     assert result.tool_errors == []
@@ -76,7 +76,7 @@ async def test_auto_tool_choice_yields_a_call_or_an_answer_never_garbage() -> No
     try:
         for prompt in ("Hello! How are you?", "Check the weather in Oslo for me."):
             request = ChatRequest((Message.user(prompt),), tools=(WEATHER,), max_tokens=80)
-            result = await complete(backend, request)
+            result = await collect(backend, request)
             assert result.tool_errors == [], prompt
             assert bool(result.tool_calls) != bool(result.text.strip()), prompt
     finally:
@@ -95,7 +95,7 @@ async def test_json_schema_constraint() -> None:
         (Message.user("Pick a colour."),), constraint=JsonSchema(schema), max_tokens=60
     )
     try:
-        result = await complete(backend, request)
+        result = await collect(backend, request)
     finally:
         await backend.aclose()
     jsonschema.validate(json.loads(result.text), schema)
@@ -127,9 +127,9 @@ async def test_prompt_longer_than_context_is_a_clear_error() -> None:
     request = ChatRequest((Message.user("word " * 2000),), max_tokens=10)
     try:
         with pytest.raises(BackendResponseError, match=r"(?i)context|tokens"):
-            await complete(backend, request)
+            await collect(backend, request)
         # The backend is still usable after the error.
-        ok = await complete(backend, ChatRequest((Message.user("Hi"),), max_tokens=5))
+        ok = await collect(backend, ChatRequest((Message.user("Hi"),), max_tokens=5))
     finally:
         await backend.aclose()
     assert ok.text
@@ -148,15 +148,15 @@ async def test_concurrent_callers_share_the_model_safely() -> None:
     backend = make_backend()
     prompts = ["Say hi.", "Name a fruit.", "Name a planet.", "Count to three."]
     try:
-        alone = {p: (await complete(backend, _short(p))).text for p in prompts}
+        alone = {p: (await collect(backend, _short(p))).text for p in prompts}
         together: dict[str, str] = {}
 
         async def ask(prompt: str) -> None:
-            together[prompt] = (await complete(backend, _short(prompt))).text
+            together[prompt] = (await collect(backend, _short(prompt))).text
 
         async def ask_and_give_up() -> None:
             with anyio.move_on_after(0.2):
-                await complete(backend, _short("Write a long poem about the sea.", 300))
+                await collect(backend, _short("Write a long poem about the sea.", 300))
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(ask_and_give_up)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from inference import ChatRequest, Message, complete
+from inference import ChatRequest, Message, collect
 from inference.backends.embedded import EmbeddedBackend
 from inference.config import EmbeddedConfig
 from inference.grammar import gbnf_for_schema
@@ -33,7 +33,7 @@ async def test_no_raw_newline_escapes_a_string() -> None:
             request = ChatRequest(
                 (Message.user(prompt),), tools=(CALCULATOR,), tool_choice="required", max_tokens=80
             )
-            result = await complete(backend, request)
+            result = await collect(backend, request)
             assert result.tool_errors == [], prompt
             assert "\n" not in result.tool_calls[0].arguments["expression"]
     finally:

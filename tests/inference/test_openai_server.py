@@ -21,7 +21,7 @@ from inference import (
     JsonSchema,
     Message,
     TextDelta,
-    complete,
+    collect,
 )
 from inference.backends.llama_server import LlamaServerBackend
 from inference.backends.openai_compat import OpenAICompatBackend
@@ -67,7 +67,7 @@ async def test_streams_text_from_a_real_server(server: LlamaServerBackend) -> No
 
 
 async def test_server_mode_backend_end_to_end(server: LlamaServerBackend) -> None:
-    result = await complete(server, HI)
+    result = await collect(server, HI)
     assert result.text.strip()
     assert result.usage.output_tokens > 0
     assert result.usage.estimated  # llama.cpp's server reports no usage when streaming
@@ -82,7 +82,7 @@ async def test_constrained_tool_call_over_http(server: LlamaServerBackend) -> No
         max_tokens=60,
     )
     try:
-        result = await complete(backend, request)
+        result = await collect(backend, request)
     finally:
         await backend.aclose()
     assert result.tool_errors == []
@@ -97,7 +97,7 @@ async def test_rejected_request_is_a_typed_error(server: LlamaServerBackend) -> 
     request = HI.with_(constraint=JsonSchema({"type": "object"}))
     try:
         with pytest.raises(BackendResponseError) as info:
-            await complete(backend, request)
+            await collect(backend, request)
     finally:
         await backend.aclose()
     assert info.value.status == 500
@@ -112,8 +112,8 @@ async def test_dead_server_falls_back_to_the_live_one(server: LlamaServerBackend
     )
     try:
         with pytest.raises(BackendUnavailable, match="cannot connect"):
-            await complete(dead, HI)
-        result = await complete(router, HI)  # type: ignore[arg-type]
+            await collect(dead, HI)
+        result = await collect(router, HI)  # type: ignore[arg-type]
     finally:
         await router.aclose()
     assert result.text.strip()
@@ -133,7 +133,7 @@ async def test_cancelled_stream_leaves_the_server_serving(server: LlamaServerBac
                 break
         await stream.aclose()  # type: ignore[attr-defined]
         with anyio.fail_after(30):
-            result = await complete(backend, HI)
+            result = await collect(backend, HI)
     finally:
         await backend.aclose()
     assert result.text.strip()
@@ -145,7 +145,7 @@ async def test_sglang_backend_speaks_the_shared_openai_paths(
     cfg = SGLangConfig(base_url=server.base_url.removesuffix("/v1"), model=server.model)
     backend = SGLangBackend("sglang", cfg, log_dir=tmp_path)
     try:
-        result = await complete(backend, HI)
+        result = await collect(backend, HI)
     finally:
         await backend.aclose()
     assert result.text.strip()
@@ -158,13 +158,13 @@ async def test_server_mode_restarts_a_killed_server(tmp_path: Path) -> None:
         "supervised", EmbeddedConfig(mode="server", n_threads=2, n_ctx=1024), log_dir=tmp_path
     )
     try:
-        first = await complete(backend, HI)
+        first = await collect(backend, HI)
         proc = backend.server.proc
         assert proc is not None
         proc.kill()
         proc.wait()
         assert not backend.server.running
-        second = await complete(backend, HI)
+        second = await collect(backend, HI)
         assert backend.server.running
         assert backend.server.proc is not proc
     finally:
@@ -180,7 +180,7 @@ async def test_concurrent_first_calls_start_one_server(tmp_path: Path) -> None:
     results: list[str] = []
 
     async def ask() -> None:
-        results.append((await complete(backend, HI)).text)
+        results.append((await collect(backend, HI)).text)
 
     try:
         async with anyio.create_task_group() as tg:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from inference import ChatRequest, Message, Metered, Price, PriceTable, ToolSpec, complete
+from inference import ChatRequest, Message, Metered, Price, PriceTable, ToolSpec, collect
 from inference.backends.scripted import ScriptedBackend, ScriptedCall, Turn
 from inference.types import Usage
 
@@ -29,7 +29,7 @@ async def test_tool_calls_are_validated_like_a_real_backend() -> None:
         ]
     )
     req = ChatRequest((Message.user("find it"),), tools=(SEARCH,))
-    result = await complete(backend, req)
+    result = await collect(backend, req)
     assert result.text == "Let me look."
     assert [c.arguments for c in result.tool_calls] == [{"q": "tantivy"}]
     assert [e.kind for e in result.tool_errors] == ["malformed", "unknown_tool"]
@@ -38,7 +38,7 @@ async def test_tool_calls_are_validated_like_a_real_backend() -> None:
 
 async def test_max_tokens_cuts_the_reply() -> None:
     backend = ScriptedBackend([Turn("one two three four five")])
-    result = await complete(backend, ChatRequest((Message.user("count"),), max_tokens=2))
+    result = await collect(backend, ChatRequest((Message.user("count"),), max_tokens=2))
     assert result.text == "one two"
     assert result.finish_reason == "length"
     assert result.usage.output_tokens == 2
@@ -65,7 +65,7 @@ def test_per_token_and_gpu_hour_pricing() -> None:
 async def test_metered_adds_timing_and_cost() -> None:
     backend = ScriptedBackend([Turn("a b c")], model="m1", token_delay_s=0.01)
     prices = PriceTable(models={"m1": Price(input_per_mtok=1e6, output_per_mtok=2e6)})
-    result = await complete(Metered(backend, prices), ChatRequest((Message.user("hi"),)))
+    result = await collect(Metered(backend, prices), ChatRequest((Message.user("hi"),)))
     u = result.usage
     assert u.ttft_s is not None
     assert u.ttlt_s is not None

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from inference import ChatRequest, Grammar, JsonSchema, Message, ToolSpec, complete
+from inference import ChatRequest, Grammar, JsonSchema, Message, ToolSpec, collect
 from inference.backends.sglang import SGLangBackend
 from inference.config import SGLangConfig, SGLangLaunch
 
@@ -121,7 +121,7 @@ def backend(fake: FakeSGLang, tmp_path: Path, **cfg: Any) -> SGLangBackend:
 
 async def test_stream_usage_and_cached_tokens(tmp_path: Path) -> None:
     fake = FakeSGLang()
-    result = await complete(backend(fake, tmp_path), ChatRequest((Message.user("hi"),)))
+    result = await collect(backend(fake, tmp_path), ChatRequest((Message.user("hi"),)))
     assert result.text == "Hello"
     assert (result.usage.input_tokens, result.usage.output_tokens) == (12, 2)
     assert result.usage.cached_tokens == 8
@@ -136,12 +136,12 @@ async def test_json_schema_and_ebnf_request_fields(tmp_path: Path) -> None:
     fake = FakeSGLang()
     b = backend(fake, tmp_path)
     schema = {"type": "object", "properties": {"a": {"type": "integer"}}}
-    await complete(b, ChatRequest((Message.user("x"),), constraint=JsonSchema(schema, "thing")))
+    await collect(b, ChatRequest((Message.user("x"),), constraint=JsonSchema(schema, "thing")))
     assert fake.body()["response_format"] == {
         "type": "json_schema",
         "json_schema": {"name": "thing", "schema": schema, "strict": True},
     }
-    await complete(b, ChatRequest((Message.user("x"),), constraint=Grammar('root ::= "yes"')))
+    await collect(b, ChatRequest((Message.user("x"),), constraint=Grammar('root ::= "yes"')))
     assert fake.body()["ebnf"] == 'root ::= "yes"'
 
 
@@ -149,7 +149,7 @@ async def test_tools_without_a_server_parser_use_constrained_json(tmp_path: Path
     reply = json.dumps({"tool": "get_weather", "arguments": {"city": "Paris"}})
     fake = FakeSGLang(sse(chunk(reply[:10]), chunk(reply[10:], finish="stop"), USAGE))
     request = ChatRequest((Message.user("weather in Paris?"),), tools=(WEATHER,))
-    result = await complete(backend(fake, tmp_path), request)
+    result = await collect(backend(fake, tmp_path), request)
     calls = [(c.name, c.arguments) for c in result.tool_calls]
     assert calls == [("get_weather", {"city": "Paris"})]
     assert result.finish_reason == "tool_calls"
@@ -173,7 +173,7 @@ async def test_native_tool_calls_with_a_server_parser(tmp_path: Path) -> None:
         )
     )
     request = ChatRequest((Message.user("weather?"),), tools=(WEATHER,))
-    result = await complete(backend(fake, tmp_path, tool_mode="native"), request)
+    result = await collect(backend(fake, tmp_path, tool_mode="native"), request)
     assert [c.arguments for c in result.tool_calls] == [{"city": "Rome"}]
     assert [(e.kind, e.id) for e in result.tool_errors] == [("malformed", "c1")]
     assert fake.body()["tools"][0]["function"]["name"] == "get_weather"

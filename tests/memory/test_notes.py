@@ -12,6 +12,7 @@ import numpy.typing as npt
 import pytest
 
 from agents import RunState
+from core.principal import Principal
 from inference import ChatRequest, Message
 from inference.backends.scripted import ScriptedBackend, Turn
 from memory.compaction import summarize_session
@@ -94,7 +95,7 @@ def test_scopes_are_isolated_in_the_store(store: NotesStore) -> None:
 async def test_summarize_a_session_into_a_note(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 's.db'}"
     sessions, notes = SessionStore(url), NotesStore(make_engine(url))
-    state = RunState.new("find the staging port", tenant="acme", user="alice")
+    state = RunState.new("find the staging port", principal=Principal("acme", "alice"))
     state.messages = [
         Message.system("sys"),
         Message.user("find the staging port"),

@@ -10,12 +10,14 @@ import pytest
 
 from agents import Budget, Outcome, OutcomeKind, RunState, Span, Step, ToolRecord
 from agents.budget import BudgetKind, Exhaustion, Spent
+from agents.request import RunRequest
 from agents.state import PlanState, PlanStep
-from host.config import Settings
+from core.principal import Principal
 from host.host import Host
 from inference import Message, ToolCall
 from inference.backends.scripted import ScriptedBackend, ScriptedCall, Turn
 from memory.sessions import SessionNotFound, SessionStore
+from settings import Settings
 from tests.host.conftest import stdio_test_server
 
 
@@ -34,8 +36,7 @@ def a_state() -> RunState:
     state = RunState.new(
         "add things",
         agent="plan",
-        user="alice",
-        tenant="acme",
+        principal=Principal("acme", "alice"),
         budget=Budget(max_steps=5, max_cost_usd=0.5),
     )
     call = ToolCall("call_1", "test__add", {"a": 1, "b": 2})
@@ -108,8 +109,7 @@ def test_spent_by_user_and_tenant(store: SessionStore) -> None:
     # unique names: the PostgreSQL database is shared by the module's tests
     alice, bob, acme = (f"{name}-{uuid.uuid4().hex[:6]}" for name in ("alice", "bob", "acme"))
     first, second = a_state(), a_state()
-    first.user, second.user = alice, bob
-    first.tenant = second.tenant = acme
+    first.principal, second.principal = Principal(acme, alice), Principal(acme, bob)
     store.save(first)
     store.save(second)
     assert store.spent_by(user=alice).steps == 1
@@ -125,7 +125,7 @@ async def test_a_host_run_on_postgres(postgres_url: str, isolated_home: Path) ->
         home=isolated_home, database_url=postgres_url, servers={"test": stdio_test_server()}
     )
     async with Host(settings, model=model) as host:
-        result = await host.run("add", user="alice")
+        result = await host.run(RunRequest("add", principal=Principal.of(user="alice")))
         assert result.outcome.kind is OutcomeKind.COMPLETED
     store = SessionStore(postgres_url)
     assert store.get(result.session_id).status == "completed"

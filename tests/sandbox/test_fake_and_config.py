@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from host.config import load_settings
 from sandbox import FakeSandbox, FileAccessError, Reply, Sandbox, SandboxConfig
 from sandbox import seccomp as sc
 from sandbox.types import Language
+from settings import load_settings
 
 pytestmark = pytest.mark.anyio
 

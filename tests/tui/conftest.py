@@ -8,9 +8,8 @@ from typing import Any
 import pytest
 
 from approvals import ApprovalsConfig
-from host.config import Settings, default_servers
-from host.mcp_servers import ToolPolicy
 from inference.backends.scripted import Script, ScriptedBackend
+from settings import Settings, ToolPolicy, default_servers
 from tests.host.conftest import stdio_test_server
 from tui.app import OperatorApp
 

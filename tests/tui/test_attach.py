@@ -11,7 +11,7 @@ import anyio
 import pytest
 from textual.widgets import DataTable
 
-from host.config import load_settings
+from settings import load_settings
 from tests.host.conftest import TEST_SERVER
 from tests.tui.test_console import until
 from tui.app import OperatorApp

@@ -17,17 +17,17 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Label, Static, TextArea
 
 from agents.budget import Budget
-from host.config import Settings
+from agents.request import RunRequest
 from inference import ChatRequest
 from inference.backends.scripted import ScriptedCall, Turn
 from memory.notes import Scope
 from memory.sessions import SessionStore
+from settings import Settings
 from tests.host.scripts import deleter
 from tests.tui.seed import long_run
 from tui.app import MainScreen, OperatorApp
 from tui.dialogs import AskText, Confirm, EditArguments, Help
 from tui.live import RunView
-from tui.operator import RunRequest
 from tui.run_screen import RunScreen, TraceScreen
 from tui.widgets import BudgetGauge, StepTree
 

@@ -16,9 +16,9 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, TabbedContent
 
 from approvals import ApprovalStore
-from host.config import Settings
 from memory.notes import NotesStore
 from memory.sessions import SessionStore
+from settings import Settings
 from tests.tui.seed import seed
 from tui.app import OperatorApp
 

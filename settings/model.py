@@ -5,18 +5,21 @@ Precedence, highest first: arguments in code, environment variables (nested keys
 
 The TOML file is the first found of: an explicit path (``--config``), ``$AGENTHOST_CONFIG``,
 ``./agenthost.toml``, ``$AGENTHOST_HOME/agenthost.toml``. All state lives under ``home``.
+
+The host and every MCP server load it the same way; a server the host starts is handed the
+host's home, config file and ``AGENTHOST_*`` variables (``child_env``), so both read one
+configuration and one data directory.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-import tomllib
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -24,47 +27,29 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from agents.budget import Budget
 from agents.config import AgentConfig
 from approvals import ApprovalsConfig
-from host.errors import ConfigFileError
-from host.mcp_servers import ServerConfig, ToolPolicy
-from host.toolbox import RoleConfig
+from core.errors import ConfigError, map_errors
 from inference.config import InferenceConfig
-from memory.sessions import default_home
 from rag.config import RagConfig
 from sandbox.config import SandboxConfig
+from settings.host import BudgetsConfig, RoleConfig, ServerConfig, ToolPolicy
 
+ENV_PREFIX = "AGENTHOST_"
 _CONFIG_FILE: ContextVar[Path | None] = ContextVar("agenthost_config_file", default=None)
 
 
-class Limits(BaseModel):
-    """Budget limits; unset means unlimited."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    max_steps: int | None = Field(None, ge=1)
-    max_input_tokens: int | None = Field(None, ge=1)
-    max_output_tokens: int | None = Field(None, ge=1)
-    max_cost_usd: float | None = Field(None, ge=0)
-    max_seconds: float | None = Field(None, gt=0)
-
-    def budget(self) -> Budget:
-        return Budget(**self.model_dump())
+class ConfigFileError(ConfigError):
+    """The configuration file or environment is invalid."""
 
 
-class BudgetsConfig(BaseModel):
-    """Per-run defaults, and allowances per user and per tenant that span runs."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    run: Limits = Field(default_factory=lambda: Limits(max_steps=12, max_seconds=600))
-    user_default: Limits | None = Field(None, description="for users without their own entry")
-    users: dict[str, Limits] = Field(default_factory=dict)
-    tenants: dict[str, Limits] = Field(default_factory=dict)
-    period: Literal["total", "day", "month"] = Field(
-        "month", description="user and tenant allowances reset each period"
-    )
+def default_home() -> Path:
+    """``$AGENTHOST_HOME``, else ``$XDG_DATA_HOME/agenthost``, else ``~/.local/share/agenthost``."""
+    env = os.environ.get("AGENTHOST_HOME")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_DATA_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".local" / "share") / "agenthost"
 
 
 def default_servers() -> dict[str, ServerConfig]:
@@ -81,7 +66,7 @@ def default_servers() -> dict[str, ServerConfig]:
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="AGENTHOST_",
+        env_prefix=ENV_PREFIX,
         env_nested_delimiter="__",
         extra="forbid",
     )
@@ -106,6 +91,8 @@ class Settings(BaseSettings):
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
     rag: RagConfig = Field(default_factory=RagConfig)
 
+    _config_file: Path | None = PrivateAttr(default=None)
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -124,7 +111,7 @@ class Settings(BaseSettings):
     @field_validator("home")
     @classmethod
     def _expand(cls, home: Path) -> Path:
-        return home.expanduser()
+        return home.expanduser().absolute()
 
     @field_validator("servers", mode="before")
     @classmethod
@@ -141,6 +128,11 @@ class Settings(BaseSettings):
                 merged[name] = base | cfg if both else cfg
             return merged
         return servers
+
+    @property
+    def config_file(self) -> Path | None:
+        """The TOML file these settings were read from (None: defaults and environment)."""
+        return self._config_file
 
     @property
     def db_url(self) -> str:
@@ -163,6 +155,19 @@ class Settings(BaseSettings):
         self.logs_dir.mkdir(parents=True, exist_ok=True)
         return self.home
 
+    def child_env(self) -> dict[str, str]:
+        """What a process started by the host (an MCP server) needs to read these same
+        settings: this process's ``AGENTHOST_*`` variables, the home and the config file."""
+        env = {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIX)}
+        env["AGENTHOST_HOME"] = str(self.home)
+        if self._config_file is not None:
+            env["AGENTHOST_CONFIG"] = str(self._config_file.absolute())
+        else:
+            env.pop("AGENTHOST_CONFIG", None)
+        if self.database_url:
+            env["AGENTHOST_DATABASE_URL"] = self.database_url
+        return env
+
 
 def find_config_file(explicit: Path | None = None) -> Path | None:
     """The TOML file to read, or None when there is none (defaults apply)."""
@@ -179,8 +184,7 @@ def find_config_file(explicit: Path | None = None) -> Path | None:
     local = Path("agenthost.toml")
     if local.is_file():
         return local
-    home = Path(os.environ.get("AGENTHOST_HOME") or default_home()).expanduser()
-    candidate = home / "agenthost.toml"
+    candidate = default_home() / "agenthost.toml"
     return candidate if candidate.is_file() else None
 
 
@@ -189,14 +193,17 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
     path = find_config_file(config)
     token = _CONFIG_FILE.set(path)
     try:
-        return Settings(**overrides)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigFileError(f"{path}: invalid TOML: {exc}") from exc
+        with map_errors(str(path) if path else "settings"):
+            settings = Settings(**overrides)
+    except ConfigError as exc:
+        raise ConfigFileError(str(exc)) from exc
     except ValidationError as exc:
         where = str(path) if path else "settings"
         raise ConfigFileError(f"{where}: {_describe(exc)}") from exc
     finally:
         _CONFIG_FILE.reset(token)
+    settings._config_file = path.absolute() if path else None
+    return settings
 
 
 def _describe(exc: ValidationError) -> str:

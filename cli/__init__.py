@@ -1,0 +1,1 @@
+"""The agenthost command line."""

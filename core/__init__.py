@@ -1,0 +1,27 @@
+"""What every package shares and nothing else: the error tree with its exit codes
+(``core.errors``) and who is asking (``core.principal``). It imports no other package."""
+
+from core.errors import (
+    EXIT_CODES,
+    AgentHostError,
+    BudgetExhausted,
+    ConfigError,
+    Denied,
+    InvalidRequest,
+    Unavailable,
+    map_errors,
+)
+from core.principal import Principal, TraceContext
+
+__all__ = [
+    "EXIT_CODES",
+    "AgentHostError",
+    "BudgetExhausted",
+    "ConfigError",
+    "Denied",
+    "InvalidRequest",
+    "Principal",
+    "TraceContext",
+    "Unavailable",
+    "map_errors",
+]

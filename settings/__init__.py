@@ -1,0 +1,25 @@
+"""One settings model and loader for the host and every MCP server (``agenthost.toml`` and
+``AGENTHOST_*``); the only ``BaseSettings`` in agenthost."""
+
+from settings.host import BudgetsConfig, RoleConfig, ServerConfig, ToolPolicy
+from settings.model import (
+    ConfigFileError,
+    Settings,
+    default_home,
+    default_servers,
+    find_config_file,
+    load_settings,
+)
+
+__all__ = [
+    "BudgetsConfig",
+    "ConfigFileError",
+    "RoleConfig",
+    "ServerConfig",
+    "Settings",
+    "ToolPolicy",
+    "default_home",
+    "default_servers",
+    "find_config_file",
+    "load_settings",
+]
