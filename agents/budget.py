@@ -50,14 +50,6 @@ class Budget(BaseModel):
         value: float | None = getattr(self, _FIELD[kind])
         return value
 
-    def tightened(self, other: Budget) -> Budget:
-        """The stricter of two budgets, limit by limit."""
-
-        def pick(a: Any, b: Any) -> Any:
-            return b if a is None else a if b is None else min(a, b)
-
-        return Budget(**{k: pick(getattr(self, k), getattr(other, k)) for k in _FIELD.values()})
-
     def overridden_by(self, other: Budget | None) -> Budget:
         """This budget with every limit ``other`` sets replacing it."""
         if other is None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from agents.budget import Budget, Exhaustion, Spent
 from core.principal import Principal
-from inference.types import Message, ToolCall
+from inference.types import Message
 
 
 def new_id(prefix: str) -> str:
@@ -187,7 +187,3 @@ class RunResult:
             "seconds": round(self.spent.seconds, 3),
             "cited_steps": list(self.cited_steps),
         }
-
-
-def tool_call_of(record: ToolRecord) -> ToolCall:
-    return ToolCall(record.call_id, record.name, record.arguments)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -61,7 +60,3 @@ class FunctionToolset:
         except Exception as exc:  # a tool's failure is the model's problem to work around
             return ToolResult.error("tool_error", f"{type(exc).__name__}: {exc}")
         return ToolResult(out if isinstance(out, str) else json.dumps(out))
-
-
-def elapsed(start: float) -> float:
-    return time.perf_counter() - start

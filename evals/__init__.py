@@ -1,1 +1,1 @@
-"""Golden datasets, scorers and eval runs. Not built yet."""
+"""Golden datasets, scorers and eval runs (``evals.rag``: retrieval and grounded answers)."""

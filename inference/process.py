@@ -22,7 +22,7 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
-class ManagedServer:
+class ServerProcess:
     """A child process serving HTTP, with its output in ``log_path``."""
 
     def __init__(

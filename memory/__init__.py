@@ -1,1 +1,2 @@
-"""Session history, notes, semantic memory and compaction. Not built yet."""
+"""What agenthost keeps: the session store (runs, messages, steps, spans), notes with keyword
+and semantic recall per tenant and user, and session summaries (compaction)."""

@@ -49,7 +49,7 @@ from rag.types import (
     Mode,
     Principal,
     SearchResult,
-    Span,
+    Location,
 )
 
 Vector = npt.NDArray[np.float32]
@@ -422,8 +422,8 @@ def _readable(row: ChunkRow, principal: Principal, collections: Sequence[str] | 
     )
 
 
-def _span(row: ChunkRow) -> Span:
-    return Span(page=row.page, line_start=row.line_start, line_end=row.line_end)
+def _span(row: ChunkRow) -> Location:
+    return Location(page=row.page, line_start=row.line_start, line_end=row.line_end)
 
 
 def _hit(

@@ -36,7 +36,7 @@ class Filters(BaseModel):
     min_version: int | None = Field(None, description="only sources at this version or later")
 
 
-class Span(BaseModel):
+class Location(BaseModel):
     page: int | None = None
     line_start: int | None = None
     line_end: int | None = None
@@ -53,7 +53,7 @@ class Hit(BaseModel):
     title: str
     headings: list[str]
     version: int
-    span: Span
+    span: Location
     text: str
 
 
@@ -66,7 +66,7 @@ class ChunkRecord(BaseModel):
     version: int
     ordinal: int
     kind: str
-    span: Span
+    span: Location
     text: str
 
 
@@ -121,7 +121,7 @@ class Citation(BaseModel):
     number: int
     chunk_id: str
     source: str
-    span: Span
+    span: Location
     how: Literal["model", "attributed"] = Field(
         "model",
         description="model: the answer marks it [n]; attributed: the model cited nothing and "

@@ -12,12 +12,12 @@ from sandbox.errors import (
 )
 from sandbox.fake import FakeSandbox, Reply
 from sandbox.local import LocalSandbox, WeakIsolationWarning, open_sandbox
-from sandbox.probe import Capabilities, probe
+from sandbox.probe import ProbeReport, probe
 from sandbox.protocol import Sandbox
-from sandbox.types import FileInfo, Isolation, Language, LimitHit, RunResult
+from sandbox.types import FileInfo, Isolation, Language, LimitHit, ExecResult
 
 __all__ = [
-    "Capabilities",
+    "ProbeReport",
     "FakeSandbox",
     "FileAccessError",
     "FileInfo",
@@ -30,7 +30,7 @@ __all__ = [
     "Limits",
     "LocalSandbox",
     "Reply",
-    "RunResult",
+    "ExecResult",
     "Sandbox",
     "SandboxConfig",
     "SandboxError",

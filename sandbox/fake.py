@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sandbox.config import Limits
 from sandbox.errors import FileAccessError, FileTooLarge
-from sandbox.types import FileInfo, Isolation, Language, RunResult
+from sandbox.types import FileInfo, Isolation, Language, ExecResult
 from sandbox.workspace import _split
 
 
@@ -52,7 +52,7 @@ class FakeSandbox:
         language: Language = "python",
         session: str | None = None,
         limits: Limits | None = None,
-    ) -> RunResult:
+    ) -> ExecResult:
         self.runs.append((code, language, session))
         files = self.sessions.setdefault(session, {}) if session is not None else {}
         before = dict(files)
@@ -63,7 +63,7 @@ class FakeSandbox:
             for path, data in sorted(files.items())
             if before.get(path) != data
         )
-        return RunResult(
+        return ExecResult(
             stdout=reply.stdout,
             stderr=reply.stderr,
             exit_code=reply.exit_code,

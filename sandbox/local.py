@@ -27,8 +27,8 @@ from sandbox.commands import (
 )
 from sandbox.config import Limits, SandboxConfig
 from sandbox.errors import IsolationUnavailable, SandboxError
-from sandbox.probe import Capabilities, probe
-from sandbox.types import FileInfo, Isolation, Language, LimitHit, RunResult
+from sandbox.probe import ProbeReport, probe
+from sandbox.types import FileInfo, Isolation, Language, LimitHit, ExecResult
 from sandbox.workspace import Workspaces, changed_files, snapshot
 
 logger = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ class LocalSandbox:
     """Runs code on this machine under the strongest isolation the probe found."""
 
     def __init__(
-        self, config: SandboxConfig, scratch: Path, capabilities: Capabilities, mode: Isolation
+        self, config: SandboxConfig, scratch: Path, capabilities: ProbeReport, mode: Isolation
     ) -> None:
         self.config = config
         self.capabilities = capabilities
@@ -72,7 +72,7 @@ class LocalSandbox:
         language: Language = "python",
         session: str | None = None,
         limits: Limits | None = None,
-    ) -> RunResult:
+    ) -> ExecResult:
         """Run ``code`` in a fresh sandbox; ``session`` keeps its working directory."""
         limits = limits or self.config.limits
         if language not in _PROGRAM:
@@ -175,7 +175,7 @@ def open_sandbox(config: SandboxConfig, home: Path) -> LocalSandbox:
     )
 
 
-def _weak(config: SandboxConfig, scratch: Path, caps: Capabilities) -> LocalSandbox:
+def _weak(config: SandboxConfig, scratch: Path, caps: ProbeReport) -> LocalSandbox:
     if not (caps.prlimit and caps.setpriv and caps.python):
         raise IsolationUnavailable(f"even weak isolation needs prlimit and setpriv: {caps}")
     message = (
@@ -235,7 +235,7 @@ async def _execute(
     cwd: Path,
     limits: Limits,
     isolation: Isolation,
-) -> RunResult:
+) -> ExecResult:
     out, err = _Capture(limits.output_bytes), _Capture(limits.output_bytes)
     overflow = anyio.Event()
     killed_for: LimitHit | None = None
@@ -274,7 +274,7 @@ async def _execute(
     code = process.returncode
     exit_code, sig = _decode(code, killed=killed_for is not None)
     stderr = err.text()
-    return RunResult(
+    return ExecResult(
         stdout=out.text(),
         stderr=stderr,
         exit_code=exit_code,

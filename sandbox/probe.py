@@ -25,7 +25,7 @@ _TRIAL_CODE = "print('ok')\n"
 
 
 @dataclass(frozen=True, slots=True)
-class Capabilities:
+class ProbeReport:
     """The tools found and whether a trial run under each isolation mode worked."""
 
     as_root: bool
@@ -60,7 +60,7 @@ class Capabilities:
         )
 
 
-def probe(config: SandboxConfig, workspaces: Workspaces) -> Capabilities:
+def probe(config: SandboxConfig, workspaces: Workspaces) -> ProbeReport:
     """Find the tools, then run a tiny program under bwrap and under unshare to see what works."""
     as_root = os.geteuid() == 0
     prlimit = shutil.which("prlimit")
@@ -82,7 +82,7 @@ def probe(config: SandboxConfig, workspaces: Workspaces) -> Capabilities:
         unshare_error = _trial(
             "unshare", unshare, prlimit, setpriv, python, as_root, config, workspaces
         )
-    return Capabilities(
+    return ProbeReport(
         as_root=as_root,
         prlimit=prlimit,
         setpriv=setpriv,

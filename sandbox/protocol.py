@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from sandbox.config import Limits
-from sandbox.types import FileInfo, Isolation, Language, RunResult
+from sandbox.types import FileInfo, Isolation, Language, ExecResult
 
 
 class Sandbox(Protocol):
@@ -21,7 +21,7 @@ class Sandbox(Protocol):
         language: Language = "python",
         session: str | None = None,
         limits: Limits | None = None,
-    ) -> RunResult:
+    ) -> ExecResult:
         """Run ``code``; without a session it runs in a fresh directory that is then removed."""
         ...
 

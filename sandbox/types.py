@@ -37,7 +37,7 @@ class FileInfo:
 
 
 @dataclass(frozen=True, slots=True)
-class RunResult:
+class ExecResult:
     """The outcome of one run. ``exit_code`` is None when we killed the run."""
 
     stdout: str

@@ -1,1 +1,2 @@
-"""The Textual operator console. Not built yet."""
+"""The Textual operator console (``agenthost tui``): runs, live run view, approvals, trace,
+MCP servers, memory and knowledge; see docs/tui.md."""

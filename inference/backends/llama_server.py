@@ -18,7 +18,7 @@ from inference.backends.openai_compat import OpenAICompatBackend
 from inference.config import EmbeddedConfig
 from inference.errors import BackendUnavailable
 from inference.grammar import gbnf_for_schema
-from inference.process import ManagedServer, free_port
+from inference.process import ServerProcess, free_port
 from inference.types import ChatRequest, JsonSchema, StreamEvent
 
 
@@ -59,7 +59,7 @@ class LlamaServerBackend(OpenAICompatBackend):
         ]
         if cfg.n_threads:
             argv += ["--n_threads", str(cfg.n_threads), "--n_threads_batch", str(cfg.n_threads)]
-        self.server = ManagedServer(
+        self.server = ServerProcess(
             name,
             argv,
             f"{root}/v1/models",

@@ -23,7 +23,7 @@ from inference.backend import Capabilities, Health
 from inference.backends.openai_compat import OpenAICompatBackend
 from inference.config import SGLangConfig
 from inference.errors import BackendResponseError, BackendUnavailable
-from inference.process import ManagedServer
+from inference.process import ServerProcess
 from inference.types import ChatRequest, Grammar, StreamEvent
 
 
@@ -56,7 +56,7 @@ class SGLangBackend(OpenAICompatBackend):
         self.capabilities = Capabilities(
             native_tools=cfg.tool_mode == "native", json_schema=True, grammar=True
         )
-        self.server: ManagedServer | None = None
+        self.server: ServerProcess | None = None
         if cfg.launch is not None:
             launch = cfg.launch
             argv = [
@@ -71,7 +71,7 @@ class SGLangBackend(OpenAICompatBackend):
                 str(launch.port),
                 *launch.args,
             ]
-            self.server = ManagedServer(
+            self.server = ServerProcess(
                 name,
                 argv,
                 f"{root}/health",

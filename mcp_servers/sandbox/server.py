@@ -24,7 +24,7 @@ from sandbox import (
     FileInfo,
     IsolationUnavailable,
     Limits,
-    RunResult,
+    ExecResult,
     Sandbox,
     SandboxConfig,
     SandboxError,
@@ -59,7 +59,7 @@ class RunOutput(BaseModel):
     isolation: str
 
     @classmethod
-    def of(cls, result: RunResult) -> RunOutput:
+    def of(cls, result: ExecResult) -> RunOutput:
         return cls(
             stdout=result.stdout,
             stderr=result.stderr,

@@ -13,7 +13,7 @@ from inference.config import EmbeddedConfig
 from rag.answer import REFUSAL, Answerer, build_context
 from rag.knowledge import Knowledge
 from rag.rerank import LLMReranker
-from rag.types import Hit, Principal, Span
+from rag.types import Hit, Principal, Location
 
 pytestmark = pytest.mark.anyio
 ACME = Principal("acme")
@@ -22,7 +22,7 @@ ACME = Principal("acme")
 def hit(n: int, text: str) -> Hit:
     return Hit(
         chunk_id=f"c{n}", score=1.0, collection="c", source=f"s{n}", title="T",
-        headings=["T", "H"], version=1, span=Span(), text=text,
+        headings=["T", "H"], version=1, span=Location(), text=text,
     )  # fmt: skip
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox import Capabilities, Limits, LocalSandbox, SandboxConfig, probe
+from sandbox import ProbeReport, Limits, LocalSandbox, SandboxConfig, probe
 from sandbox.types import Isolation
 from sandbox.workspace import Workspaces
 
@@ -15,7 +15,7 @@ FAST = Limits(wall_time_s=10, cpu_time_s=2, memory_bytes=256 * 1024 * 1024, max_
 
 
 @functools.cache
-def capabilities() -> Capabilities:
+def capabilities() -> ProbeReport:
     """Probed once per test session: every strong mode this machine supports is tested."""
     scratch = Path(os.environ.get("TMPDIR", "/tmp")) / f"agenthost-probe-{os.getpid()}"
     return probe(SandboxConfig(), Workspaces(scratch, owner=None, max_transfer_bytes=1))
