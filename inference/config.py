@@ -158,8 +158,17 @@ class InferenceConfig(_Base):
     def _keep_the_default_backend(cls, data: Any) -> Any:
         # Adding a backend in the config file must not silently remove the zero-setup one:
         # "local" stays available unless the file defines its own "local".
+        # An entry without ``kind`` overrides fields of the default backend of that name
+        # (AGENTHOST_INFERENCE__BACKENDS__LOCAL__N_THREADS=1 sets one field, nothing else).
         if isinstance(data, dict) and isinstance(data.get("backends"), dict):
-            data = {**data, "backends": {**_default_backends(), **data["backends"]}}
+            defaults = _default_backends()
+            given = {
+                name: {"kind": defaults[name].kind, **cfg}
+                if isinstance(cfg, dict) and "kind" not in cfg and name in defaults
+                else cfg
+                for name, cfg in data["backends"].items()
+            }
+            data = {**data, "backends": {**defaults, **given}}
         return data
 
     @model_validator(mode="after")

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from inference.config import EmbeddedConfig, OpenAIConfig
-from settings import ConfigFileError, load_settings
+from settings import ConfigFileError, Settings, load_settings
 
 
 def write(path: Path, text: str) -> Path:
@@ -105,3 +105,41 @@ model = "m"
     s = load_settings(cfg)
     assert set(s.inference.backends) == {"local", "hosted"}
     assert s.inference.tiers == {"main": ["local"]}
+
+
+def test_a_file_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
+    cfg = tmp_path / "agenthost.toml"
+    cfg.write_bytes(b"log_level = 'caf\xe9'\n")
+    with pytest.raises(ConfigFileError, match=r"agenthost\.toml: not UTF-8 text") as caught:
+        load_settings(cfg)
+    assert "\n" not in str(caught.value)
+
+
+def test_one_field_of_the_default_backend_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AGENTHOST_INFERENCE__BACKENDS__LOCAL__N_THREADS", "1")
+    local = load_settings().inference.backends["local"]
+    assert isinstance(local, EmbeddedConfig)
+    assert local.n_threads == 1
+
+
+def test_budgets_in_the_file_are_validated(tmp_path: Path) -> None:
+    cfg = write(tmp_path / "a.toml", "[budgets.run]\nmax_steps = -1\n")
+    with pytest.raises(ConfigFileError, match=r"budgets\.run\.max_steps"):
+        load_settings(cfg)
+
+
+def test_child_processes_get_the_same_home_config_and_overrides(
+    tmp_path: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = write(tmp_path / "agenthost.toml", "log_level = 'info'\n")
+    monkeypatch.setenv("AGENTHOST_SANDBOX__ISOLATION", "unshare")
+    monkeypatch.setenv("UNRELATED_SECRET", "x")
+    env = load_settings(cfg, database_url="sqlite:////tmp/x.db").child_env()
+    assert env["AGENTHOST_HOME"] == str(isolated_home)
+    assert env["AGENTHOST_CONFIG"] == str(cfg.absolute())
+    assert env["AGENTHOST_SANDBOX__ISOLATION"] == "unshare"
+    assert env["AGENTHOST_DATABASE_URL"] == "sqlite:////tmp/x.db"
+    assert "UNRELATED_SECRET" not in env
+    assert "AGENTHOST_CONFIG" not in Settings().child_env()  # made in code: no file

@@ -1,0 +1,124 @@
+"""Budgets as data, allowances as a tree, the meter walking it: no model needed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from agents.budget import (
+    Allowance,
+    Budget,
+    BudgetExceeded,
+    BudgetKind,
+    BudgetMeter,
+    Exhaustion,
+    Spent,
+    period_start,
+)
+from agents.request import RunRequest
+from core.errors import BudgetExhausted, InvalidRequest, exit_code_of
+
+
+def tree(
+    run: Budget, user: Budget, tenant: Budget, *, user_used: int, tenant_used: int
+) -> Allowance:
+    top = Allowance("tenant:acme", tenant, Spent(steps=tenant_used))
+    mid = Allowance("user:alice", user, Spent(steps=user_used), top)
+    return Allowance("run", run, parent=mid)
+
+
+def test_the_check_walks_to_the_root_and_names_the_binding_scope() -> None:
+    limits = tree(
+        Budget(max_steps=10), Budget(max_steps=6), Budget(max_steps=20), user_used=3, tenant_used=18
+    )
+    limits.check(BudgetKind.STEPS, 1)  # 1 + 18 of the tenant's 20: fine
+    with pytest.raises(BudgetExceeded) as caught:
+        limits.check(BudgetKind.STEPS, 2, inclusive=True)  # the tenant's 20 are reached
+    e = caught.value.exhaustion
+    assert (e.scope, e.limit, e.used) == ("tenant:acme", 20, 20)
+    budget, scopes = limits.effective()
+    assert budget.max_steps == 2
+    assert scopes[BudgetKind.STEPS] == "tenant:acme"
+
+
+def test_the_meter_stops_at_the_users_allowance_not_the_runs() -> None:
+    limits = tree(Budget(max_steps=10), Budget(max_steps=5), Budget(), user_used=3, tenant_used=0)
+    meter = BudgetMeter(limits)
+    assert meter.budget.max_steps == 2
+    meter.begin_step()
+    meter.begin_step()
+    with pytest.raises(BudgetExceeded) as caught:
+        meter.begin_step()
+    assert caught.value.exhaustion.scope == "user:alice"
+    assert caught.value.exhaustion.used == 5  # the user's total: 3 earlier + 2 in this run
+
+
+def test_a_resumed_run_counts_what_it_already_spent_once() -> None:
+    # the user may spend 5; this run spent 3 before the crash, other runs nothing
+    limits = Allowance("run", Budget(), parent=Allowance("user:alice", Budget(max_steps=5)))
+    meter = BudgetMeter(limits, Spent(steps=3))
+    meter.begin_step()
+    meter.begin_step()
+    with pytest.raises(BudgetExceeded):
+        meter.begin_step()
+
+
+@given(
+    run=st.integers(0, 50),
+    user=st.integers(0, 50),
+    used=st.integers(0, 60),
+    steps=st.integers(0, 80),
+)
+def test_no_allowance_is_ever_overspent(run: int, user: int, used: int, steps: int) -> None:
+    limits = Allowance(
+        "run",
+        Budget(max_steps=run),
+        parent=Allowance("user:u", Budget(max_steps=user), Spent(used)),
+    )
+    meter = BudgetMeter(limits)
+    taken = 0
+    for _ in range(steps):
+        try:
+            meter.begin_step()
+        except BudgetExceeded:
+            break
+        taken += 1
+    assert taken <= run
+    assert taken + used <= max(user, used)
+
+
+def test_budgets_are_validated_wherever_they_enter() -> None:
+    with pytest.raises(ValidationError):
+        Budget(max_steps=-1)
+    with pytest.raises(ValidationError):
+        Budget(max_cost_usd=-0.5)
+    with pytest.raises(ValidationError):
+        Budget.model_validate({"max_stepz": 3})
+    assert Budget(max_steps=3).overridden_by(Budget(max_seconds=5)) == Budget(
+        max_steps=3, max_seconds=5
+    )
+
+
+def test_exhaustion_is_in_the_error_tree() -> None:
+    exc = BudgetExceeded(Exhaustion(BudgetKind.STEPS, 0, 0))
+    assert isinstance(exc, BudgetExhausted)
+    assert exit_code_of(exc) == 4
+
+
+def test_periods() -> None:
+    now = datetime(2026, 12, 2, 13, 5, tzinfo=UTC)
+    assert period_start("day", now) == datetime(2026, 12, 2, tzinfo=UTC)
+    assert period_start("month", now) == datetime(2026, 12, 1, tzinfo=UTC)
+    assert period_start("total", now) is None
+
+
+def test_run_request_is_checked_where_it_is_made() -> None:
+    with pytest.raises(InvalidRequest, match="empty"):
+        RunRequest("   ")
+    with pytest.raises(InvalidRequest, match="unknown agent 'swarm'"):
+        RunRequest("go", agent="swarm")
+    assert RunRequest("  go  ", tools=["a*"]).tools == ("a*",)  # type: ignore[arg-type]
