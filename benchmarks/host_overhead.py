@@ -36,6 +36,7 @@ from mcp.client import Client
 from mcp.client.stdio import StdioServerParameters
 
 from agents import Budget
+from agents.request import RunRequest
 from host.host import Host
 from inference import ChatRequest, Message
 from inference.backends.scripted import ScriptedBackend, ScriptedCall, Turn
@@ -97,9 +98,8 @@ async def agenthost_run(calls: int, home: Path) -> tuple[float, int]:
     model = ScriptedBackend(script(calls, "test__add"))
     async with Host(settings, model=model) as host:
         start = time.perf_counter()
-        result = await host.run("add", budget=Budget(max_steps=calls + 5))
+        result = await host.run(RunRequest("add", budget=Budget(max_steps=calls + 5)))
         elapsed = (time.perf_counter() - start) * 1000
-        assert host.store is not None
         last = host.store.steps(result.session_id)[-2].tools[-1].result
     assert result.outcome.ok, result.outcome
     assert last == str(calls), last  # the loop really ran the tool every time

@@ -33,7 +33,7 @@ from host.errors import RunRejected
 from host.mcp_servers import ManagedServer
 from host.toolbox import Toolbox
 from inference import ChatModel
-from inference.accounting import FREE, Price, PriceTable
+from inference.accounting import FREE, Price
 from inference.registry import build_router
 from inference.router import Router
 from memory.notes import NotesStore, Scope
@@ -76,7 +76,6 @@ class Host:
         self._model_override = model
         self._gate_override = gate
         self._open: _Open | None = None
-        self._prices = PriceTable(models=settings.inference.prices)
 
     @classmethod
     def from_config(cls, path: str | Path | None = None, **overrides: Any) -> Host:
@@ -185,9 +184,7 @@ class Host:
 
     def _price_of(self, backend: str) -> Price:
         router = self.router
-        if router is None or backend not in router.backends:
-            return FREE
-        return self._prices.for_call(backend, router.backends[backend].model)
+        return FREE if router is None else router.price_of(backend)
 
     # ---- runs -------------------------------------------------------------------------
 

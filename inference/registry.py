@@ -102,4 +102,6 @@ def build_router(config: InferenceConfig, log_dir: Path, *, only: set[str] | Non
     }
     tiers = {t: [b for b in chain if b in backends] for t, chain in config.tiers.items()}
     classifier = load_classifier(config.router.classifier) if config.router.classifier else None
-    return Router(backends, tiers, config.router, timeouts=timeouts, classifier=classifier)
+    return Router(
+        backends, tiers, config.router, timeouts=timeouts, classifier=classifier, prices=prices
+    )

@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 
 import anyio
 
+from inference.accounting import FREE, Price, PriceTable
 from inference.backend import Backend, closing
 from inference.breaker import CircuitBreaker
 from inference.config import RouterConfig, Timeouts
@@ -52,9 +53,11 @@ class Router:
         *,
         timeouts: Mapping[str, Timeouts] | None = None,
         classifier: Classifier | None = None,
+        prices: PriceTable | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.backends = dict(backends)
+        self.prices = prices or PriceTable()
         self.tiers = {t: list(chain) for t, chain in tiers.items()}
         self.config = config or RouterConfig(default_tier=next(iter(tiers)))
         self.timeouts = dict(timeouts or {})
@@ -65,6 +68,12 @@ class Router:
             name: CircuitBreaker(b.failure_threshold, b.reset_after_s, clock) for name in backends
         }
         self.decisions: deque[RouteDecision] = deque(maxlen=1000)
+
+    def price_of(self, backend: str) -> Price:
+        """What a call on ``backend`` costs (free for a backend the router does not have)."""
+        if backend not in self.backends:
+            return FREE
+        return self.prices.for_call(backend, self.backends[backend].model)
 
     # ---- which tier ------------------------------------------------------------------
 

@@ -14,7 +14,8 @@ from agents import AgentConfig, Budget, BudgetKind, OutcomeKind
 from agents.request import RunRequest
 from approvals import ApprovalsConfig, PolicyRule
 from core.principal import Principal
-from host.host import Host, RunRejected
+from host.errors import RunRejected
+from host.host import Host
 from host.mcp_servers import ServerState
 from inference import ChatRequest, ToolCall
 from inference.backends.scripted import ScriptedBackend, ScriptedCall, Turn
@@ -57,7 +58,6 @@ async def test_tools_of_our_server_and_a_third_party_server(isolated_home: Path)
         assert host.servers["time"].state is ServerState.UP
         result = await host.run("add and convert")
         assert result.outcome.kind is OutcomeKind.COMPLETED, result.outcome
-        assert host.store is not None
         steps = host.store.steps(result.session_id)
         assert steps[0].tools[0].result == "5"
         assert '"21:00"' in steps[1].tools[0].result or "21:00" in steps[1].tools[0].result
@@ -83,7 +83,6 @@ async def test_killed_server_is_restarted_and_the_run_completes(isolated_home: P
     async with Host(settings(isolated_home), model=ScriptedBackend(script)) as host:
         result = await host.run("survive a crash")
         assert result.outcome.kind is OutcomeKind.COMPLETED, result.outcome
-        assert host.store is not None
         results = [t.result for s in host.store.steps(result.session_id) for t in s.tools]
         assert results[-1] == "2"
         server = host.servers["test"]
@@ -98,7 +97,6 @@ async def test_crash_during_a_call_is_a_tool_error_and_the_run_goes_on(isolated_
     async with Host(settings(isolated_home), model=model) as host:
         result = await host.run("crash then add")
         assert result.outcome.kind is OutcomeKind.COMPLETED
-        assert host.store is not None
         steps = host.store.steps(result.session_id)
         assert steps[0].tools[0].error_kind == "server_down"
         assert steps[1].tools[0].result == "4"
@@ -113,7 +111,6 @@ async def test_hung_call_times_out(isolated_home: Path) -> None:
         with anyio.fail_after(25):
             result = await host.run("hang")
         assert result.outcome.kind is OutcomeKind.COMPLETED
-        assert host.store is not None
         steps = host.store.steps(result.session_id)
         assert steps[0].tools[0].error_kind == "timeout"
         assert steps[1].tools[0].result == "3"
@@ -121,7 +118,6 @@ async def test_hung_call_times_out(isolated_home: Path) -> None:
 
 async def test_tools_loaded_at_run_time_appear(isolated_home: Path) -> None:
     async with Host(settings(isolated_home), model=ScriptedBackend([Turn("x")])) as host:
-        assert host.toolbox is not None
         assert "test__multiply" not in host.toolbox.entries()
         tools = host.toolbox.for_run("ses_x")
         loaded = await tools.call(ToolCall("c1", "test__load_extra", {}))
@@ -138,7 +134,6 @@ async def test_roles_limit_the_tools(isolated_home: Path) -> None:
     async with Host(settings(isolated_home, roles=roles), model=model) as host:
         result = await host.run(RunRequest("add", role="adder"))
         assert [t.name for t in model.requests[0].tools] == ["test__add"]
-        assert host.store is not None
         steps = host.store.steps(result.session_id)
         assert steps[1].tools[0].error_kind == "unknown_tool"
         with pytest.raises(RunRejected, match="unknown role"):
@@ -172,7 +167,6 @@ async def test_risky_tool_is_denied_by_default_and_allowed_by_rule(
         allowed = await host.run("delete scratch")
         assert allowed.outcome.kind is OutcomeKind.COMPLETED
         assert not other.exists()
-        assert host.approvals is not None
         recorded = [(r.tool, r.status, r.decided_by) for r in reversed(host.approvals.recent())]
         assert recorded == [
             ("test__delete_file", "denied", "policy"),
@@ -184,7 +178,6 @@ async def test_risky_tool_is_denied_by_default_and_allowed_by_rule(
 async def test_cacheable_tool_results_are_reused_until_restart(isolated_home: Path) -> None:
     servers = {"test": stdio_test_server(tools={"pid": ToolPolicy(cacheable=True, ttl_s=60)})}
     async with Host(settings(isolated_home, servers=servers), model=ScriptedBackend([])) as host:
-        assert host.toolbox is not None
         tools = host.toolbox.for_run("ses_x")
         first = await tools.call(ToolCall("a", "test__pid", {}))
         second = await tools.call(ToolCall("b", "test__pid", {}))
@@ -240,7 +233,6 @@ async def test_compaction_summaries_are_kept_as_memory_notes(isolated_home: Path
             RunRequest("fetch blobs", principal=Principal.of(tenant="acme", user="alice"))
         )
         assert result.outcome.kind is OutcomeKind.COMPLETED
-        assert host.notes is not None
         notes = host.notes.list_notes(Scope("acme", "alice"), tags=["compaction"])
         assert [n.key for n in notes] == [f"session:{result.session_id}:compaction:1"]
         assert "fetched three blobs" in notes[0].text

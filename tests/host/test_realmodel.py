@@ -25,7 +25,6 @@ async def test_embedded_model_calls_a_tool_and_answers(isolated_home: Path) -> N
     async with Host(settings) as host:
         result = await host.run(RunRequest("What is 2 plus 3?", tools=("test__add",)))
         assert result.outcome.kind is OutcomeKind.COMPLETED, result.outcome
-        assert host.store is not None
         calls = [t for s in host.store.steps(result.session_id) for t in s.tools]
         assert calls[0].name == "test__add"
         assert calls[0].arguments == {"a": 2, "b": 3}

@@ -113,7 +113,7 @@ async def test_dead_server_falls_back_to_the_live_one(server: LlamaServerBackend
     try:
         with pytest.raises(BackendUnavailable, match="cannot connect"):
             await collect(dead, HI)
-        result = await collect(router, HI)  # type: ignore[arg-type]
+        result = await collect(router, HI)
     finally:
         await router.aclose()
     assert result.text.strip()

@@ -8,13 +8,13 @@ import pytest
 
 from inference import (
     ChatRequest,
-    ChatResult,
     Message,
     NoBackendAvailable,
     Routed,
     StreamInterrupted,
     TextDelta,
     ToolSpec,
+    collect,
 )
 from inference.backend import closing
 from inference.backends.scripted import ScriptedBackend, Turn
@@ -35,13 +35,6 @@ class Clock:
         return self.now
 
 
-async def collect(router: Router, request: ChatRequest = HELLO) -> ChatResult:
-    result = ChatResult()
-    async for event in router.stream(request):
-        result.add(event)
-    return result
-
-
 def always(text: str) -> ScriptedBackend:
     return ScriptedBackend(lambda r: Turn(text), name=text)
 
@@ -54,7 +47,7 @@ def failing(
 
 async def test_default_tier_and_decision_recorded() -> None:
     router = Router({"a": always("A")}, {"main": ["a"]})
-    result = await collect(router)
+    result = await collect(router, HELLO)
     assert result.text == "A"
     assert [(d.backend, d.action, d.reason) for d in result.route] == [
         ("a", "chosen", "default tier")
@@ -105,7 +98,7 @@ async def test_fallback_chain_on_error_before_output() -> None:
         {"main": ["bad", "good"]},
         RouterConfig(retries=0),
     )
-    result = await collect(router)
+    result = await collect(router, HELLO)
     assert result.text == "ok"
     actions = [(d.backend, d.action) for d in result.route]
     assert actions == [("bad", "chosen"), ("good", "fallback")]
@@ -116,7 +109,7 @@ async def test_retry_then_success_on_same_backend() -> None:
     turns = [Turn(fail=BackendUnavailable("flaky", "reset")), Turn("second try")]
     flaky = ScriptedBackend(turns, name="flaky")
     router = Router({"flaky": flaky}, {"main": ["flaky"]}, RouterConfig(retries=1))
-    assert (await collect(router)).text == "second try"
+    assert (await collect(router, HELLO)).text == "second try"
     assert len(flaky.requests) == 2
 
 
@@ -125,7 +118,7 @@ async def test_client_errors_are_not_retried_and_do_not_trip_the_breaker() -> No
     router = Router(
         {"bad": bad, "good": always("ok")}, {"main": ["bad", "good"]}, RouterConfig(retries=2)
     )
-    assert (await collect(router)).text == "ok"
+    assert (await collect(router, HELLO)).text == "ok"
     assert len(bad.requests) == 1
     assert router.breakers["bad"].failures == 0
 
@@ -137,7 +130,7 @@ async def test_all_fail_names_every_failure() -> None:
         RouterConfig(retries=0),
     )
     with pytest.raises(NoBackendAvailable) as info:
-        await collect(router)
+        await collect(router, HELLO)
     assert "x: connection refused" in str(info.value)
     assert "y: connection refused" in str(info.value)
 
@@ -176,9 +169,9 @@ async def test_circuit_breaker_opens_skips_and_recovers() -> None:
         clock=clock,
     )
     for _ in range(2):
-        assert (await collect(router)).text == "backup"
+        assert (await collect(router, HELLO)).text == "backup"
     assert router.breakers["primary"].state == "open"
-    result = await collect(router)
+    result = await collect(router, HELLO)
     assert result.text == "backup"
     assert result.route[0].action == "skipped"
     assert "circuit open" in result.route[0].reason
@@ -186,7 +179,7 @@ async def test_circuit_breaker_opens_skips_and_recovers() -> None:
 
     clock.now = 31  # half-open: one trial goes through
     healthy["ok"] = True
-    assert (await collect(router)).text == "primary"
+    assert (await collect(router, HELLO)).text == "primary"
     assert router.breakers["primary"].state == "closed"
 
 
@@ -199,7 +192,7 @@ async def test_first_token_timeout_falls_back() -> None:
         timeouts={"slow": Timeouts(first_token_s=0.05)},
     )
     with anyio.fail_after(3):
-        result = await collect(router)
+        result = await collect(router, HELLO)
     assert result.text == "fast"
     assert "no first token within 0.05s" in result.route[1].reason
 
@@ -225,5 +218,19 @@ async def test_caller_leaving_during_a_half_open_trial_frees_the_trial() -> None
             if isinstance(event, TextDelta):
                 break  # the caller stops reading after the first token
     assert router.breakers["a"].state == "half_open"
-    assert (await collect(router)).text == "one two three"  # the next call is the trial
+    assert (await collect(router, HELLO)).text == "one two three"  # the next call is the trial
     assert router.breakers["a"].state == "closed"
+
+
+def test_prices_come_from_one_table() -> None:
+    from inference.accounting import FREE, Price, PriceTable
+
+    price = Price(input_per_mtok=1.0, output_per_mtok=2.0)
+    router = Router(
+        {"a": always("a"), "b": always("b")},
+        {"main": ["a", "b"]},
+        prices=PriceTable(models={"a": price}),
+    )
+    assert router.price_of("a") == price  # by backend name (the model is named too)
+    assert router.price_of("b") == FREE
+    assert router.price_of("nope") == FREE

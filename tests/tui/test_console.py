@@ -240,7 +240,6 @@ async def test_servers_memory_and_quitting_with_a_live_run(make_app: Any) -> Non
         await until(pilot, lambda: app.operator.host is not None)
         host = app.operator.host
         assert host is not None
-        assert host.notes is not None
         host.notes.remember(Scope("default"), "The product of 6 and 7 is 42.", key="product")
         await pilot.press("3")
         servers = app.screen.query_one("#servers-table", DataTable)
