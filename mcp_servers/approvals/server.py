@@ -1,24 +1,27 @@
 """Approvals over MCP: an IDE, a chat app or another agent's operator can list what waits for
 a decision and approve, edit-and-approve or deny it. A thin layer over ``approvals``.
 
-    python -m mcp_servers.approvals                 # stdio
-    python -m mcp_servers.approvals --transport http --port 8766
+    python -m mcp_servers.approvals                       # stdio
+    python -m mcp_servers.approvals --transport http      # http://127.0.0.1:8766/mcp
+    python -m mcp_servers.approvals --config agenthost.toml --decider ide:alice
 
-The database is the host's: ``--db URL``, else ``$AGENTHOST_DATABASE_URL``, else SQLite at
-``$AGENTHOST_HOME/agenthost.db``. Whoever decides is named by ``--decider`` (default: mcp),
-not by a tool argument: the audit log records who holds this server, not what a caller claims.
+The database is the host's: ``--db URL``, else the configuration's (``database_url``,
+``$AGENTHOST_DATABASE_URL``, else SQLite at ``$AGENTHOST_HOME/agenthost.db``). Whoever decides
+is named by ``--decider`` (default: mcp), not by a tool argument: the audit log records who
+holds this server, not what a caller claims.
 """
 
 from __future__ import annotations
 
-import argparse
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
-from approvals import ApprovalRow, ApprovalStore, Decision, NotPending
-from memory.sessions import default_db_url, make_engine
+from approvals import ApprovalRow, ApprovalStore, Decision
+from mcp_servers.serving import arguments, start, tool_errors
+from memory.sessions import make_engine
+from settings import Settings
 
 
 def _view(row: ApprovalRow) -> dict[str, Any]:
@@ -86,29 +89,19 @@ def build_server(store: ApprovalStore, decider: str = "mcp") -> MCPServer:
         return [_view(r) for r in store.pending()]
 
     def _decide(approval_id: str, decision: Decision) -> dict[str, Any]:
-        try:
+        with tool_errors():
             return _view(store.decide(approval_id, decision))
-        except NotPending as exc:
-            raise ToolError(str(exc)) from None
 
     return server
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m mcp_servers.approvals",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--transport", choices=["stdio", "http"], default="stdio")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8766)
+    parser = arguments("approvals", __doc__)
     parser.add_argument("--db", default=None, help="SQLAlchemy URL of the agenthost database")
     parser.add_argument("--decider", default="mcp", help="name recorded as the decider")
     args = parser.parse_args(argv)
-    store = ApprovalStore(make_engine(args.db or default_db_url()))
-    server = build_server(store, args.decider)
-    if args.transport == "stdio":
-        server.run("stdio")
-    else:
-        server.run("streamable-http", host=args.host, port=args.port)
+
+    def build(settings: Settings) -> MCPServer:
+        return build_server(ApprovalStore(make_engine(args.db or settings.db_url)), args.decider)
+
+    start("approvals", args, build)

@@ -2,17 +2,19 @@
 summarise a session into a note. A thin layer over ``memory.notes`` and ``memory.compaction``.
 
     python -m mcp_servers.memory --tenant acme --user alice          # stdio
-    python -m mcp_servers.memory --transport http --port 8767
+    python -m mcp_servers.memory --transport http                    # http://127.0.0.1:8767/mcp
+    python -m mcp_servers.memory --config agenthost.toml --embedder none --no-model
 
 Whose memory it is comes from the command line (or ``AGENTHOST_TENANT`` / ``AGENTHOST_USER``),
 set by whoever starts the server (the host does, per tenant and user), never from a tool
-argument a model controls. The database is the host's (``--db``, ``$AGENTHOST_DATABASE_URL``,
-or SQLite under ``$AGENTHOST_HOME``).
+argument a model controls. The database is the host's: ``--db URL``, else the configuration's
+(``database_url``, ``$AGENTHOST_DATABASE_URL``, else SQLite at ``$AGENTHOST_HOME/agenthost.db``).
+Summaries use the configuration's ``[inference]`` models; semantic recall uses the embedding
+model of ``[rag.embedding]``, the one the RAG server uses.
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 from typing import Any, Literal
@@ -20,12 +22,14 @@ from typing import Any, Literal
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
-from inference.config import InferenceConfig
+from inference import ChatModel
 from inference.registry import build_router
-from memory.compaction import ChatModel
+from mcp_servers.serving import arguments, start, tool_errors
 from memory.compaction import summarize_session as summarize_stored_session
 from memory.notes import Embedder, NotesStore, Scope
-from memory.sessions import SessionNotFound, SessionStore, default_db_url, default_home, make_engine
+from memory.sessions import SessionStore, make_engine
+from rag.config import EmbeddingConfig
+from settings import Settings
 
 log = logging.getLogger("agenthost.memory")
 
@@ -50,10 +54,8 @@ def build_server(
         text: str, key: str | None = None, tags: list[str] | None = None
     ) -> dict[str, Any]:
         """Store a note (same key: replaced). Returns the note with its id and key."""
-        try:
+        with tool_errors(ValueError):
             return notes.remember(scope, text, key=key, tags=tags).to_dict()
-        except ValueError as exc:
-            raise ToolError(str(exc)) from None
 
     @server.tool()
     def recall(
@@ -85,10 +87,8 @@ def build_server(
         and the ids of the turns it replaces)."""
         if sessions is None or model is None:
             raise ToolError("summaries need the session store and a model; this server has none")
-        try:
+        with tool_errors():
             note = await summarize_stored_session(sessions, notes, model, session_id, scope)
-        except (SessionNotFound, PermissionError) as exc:
-            raise ToolError(str(exc)) from None
         return note.to_dict()
 
     @server.resource("memory://notes", mime_type="application/json")
@@ -99,43 +99,36 @@ def build_server(
     return server
 
 
-def load_embedder(choice: str) -> Embedder | None:
+def load_embedder(choice: str, config: EmbeddingConfig | None = None) -> Embedder | None:
     """The RAG server's embedder (same model, same code), or None for keyword-only memory."""
     if choice == "none":
         return None
     try:
-        from rag.config import EmbeddingConfig
         from rag.embedding import SentenceTransformerEmbedder
     except ImportError:
         if choice == "minilm":
             raise
         log.warning("no embedding model available: recall is keyword-only")
         return None
-    embedder: Embedder = SentenceTransformerEmbedder(EmbeddingConfig())
+    embedder: Embedder = SentenceTransformerEmbedder(config or EmbeddingConfig())
     return embedder
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m mcp_servers.memory",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--transport", choices=["stdio", "http"], default="stdio")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8767)
+    parser = arguments("memory", __doc__)
     parser.add_argument("--db", default=None, help="SQLAlchemy URL of the agenthost database")
     parser.add_argument("--tenant", default=os.environ.get("AGENTHOST_TENANT", "default"))
     parser.add_argument("--user", default=os.environ.get("AGENTHOST_USER", ""))
     parser.add_argument("--embedder", choices=["auto", "minilm", "none"], default="auto")
     parser.add_argument("--no-model", action="store_true", help="no summaries (no model load)")
     args = parser.parse_args(argv)
-    engine = make_engine(args.db or default_db_url())
-    notes = NotesStore(engine, load_embedder(args.embedder))
-    sessions = SessionStore(engine.url.render_as_string(hide_password=False))
-    model = None if args.no_model else build_router(InferenceConfig(), default_home() / "logs")
-    server = build_server(notes, Scope(args.tenant, args.user), sessions=sessions, model=model)
-    if args.transport == "stdio":
-        server.run("stdio")
-    else:
-        server.run("streamable-http", host=args.host, port=args.port)
+
+    def build(settings: Settings) -> MCPServer:
+        engine = make_engine(args.db or settings.db_url)
+        notes = NotesStore(engine, load_embedder(args.embedder, settings.rag.embedding))
+        sessions = SessionStore(engine.url.render_as_string(hide_password=False))
+        model = None if args.no_model else build_router(settings.inference, settings.logs_dir)
+        scope = Scope(args.tenant, args.user)
+        return build_server(notes, scope, sessions=sessions, model=model)
+
+    start("memory", args, build)

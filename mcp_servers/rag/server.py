@@ -1,5 +1,15 @@
-"""The MCP surface: each tool is a typed function over ``RagService``; transports are chosen
-by ``run()`` in ``__main__``."""
+"""The RAG MCP server: each tool is a typed function over ``RagService``.
+
+    python -m mcp_servers.rag                             # stdio
+    python -m mcp_servers.rag --transport http            # http://127.0.0.1:8768/mcp
+    python -m mcp_servers.rag --config agenthost.toml
+
+It reads ``[rag]`` and ``[inference]`` of the configuration (``--config``, else
+``$AGENTHOST_CONFIG``, ``./agenthost.toml``, ``$AGENTHOST_HOME/agenthost.toml``) and
+``AGENTHOST_*``: the index under ``rag.dir`` (default ``$AGENTHOST_HOME/rag``), the tenant and
+groups it reads as (``rag.tenant``, ``rag.groups``; never a tool argument), and the folders
+``ingest`` may read (``rag.ingest_roots``, default the working directory).
+"""
 
 from __future__ import annotations
 
@@ -14,7 +24,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
-from rag.errors import RagError
+from mcp_servers.serving import arguments, start, tool_errors
 from rag.service import RagService
 from rag.types import (
     Answer,
@@ -26,6 +36,7 @@ from rag.types import (
     Mode,
     SearchResult,
 )
+from settings import Settings
 
 INSTRUCTIONS = (
     "Search and answer from the documents ingested into collections. Use `search` for passages "
@@ -80,12 +91,10 @@ def build_server(service: RagService, ingest_roots: list[Path] | None = None) ->
             modified_before=modified_before,
             min_version=min_version,
         )
-        try:
+        with tool_errors():
             return await service.search(
                 query, collections, k=k, filters=filters, mode=mode, rerank=rerank, expand=expand
             )
-        except RagError as exc:
-            raise ToolError(str(exc)) from exc
 
     @mcp.tool()
     async def answer(
@@ -101,10 +110,8 @@ def build_server(service: RagService, ingest_roots: list[Path] | None = None) ->
     ) -> Answer:
         """Answer a question only from the documents, citing them as [n]; refuses with "Not
         found in the sources." when nothing relevant was retrieved."""
-        try:
+        with tool_errors():
             return await service.answer(question, collections, k=k, rerank=rerank, expand=expand)
-        except RagError as exc:
-            raise ToolError(str(exc)) from exc
 
     @mcp.tool()
     async def ingest(
@@ -119,26 +126,22 @@ def build_server(service: RagService, ingest_roots: list[Path] | None = None) ->
         for p in resolved:
             if not any(p == r or r in p.parents for r in roots):
                 raise ToolError(f"{p} is outside the folders this server may ingest")
-        try:
-            report = await service.ingest(resolved, collection, acl=acl or ())
-        except RagError as exc:
-            raise ToolError(str(exc)) from exc
-        return report
+        with tool_errors():
+            return await service.ingest(resolved, collection, acl=acl or ())
 
     @mcp.tool()
     async def get_chunk(chunk_id: str) -> ChunkRecord:
         """One passage in full, with its source, headings and line/page span."""
-        kn = await service.knowledge()
-        try:
+        with tool_errors():
+            kn = await service.knowledge()
             return kn.get_chunk(chunk_id, service.principal)
-        except RagError as exc:
-            raise ToolError(str(exc)) from exc
 
     @mcp.tool()
     async def list_collections() -> list[CollectionInfo]:
         """Collections this session may read, with their sizes."""
-        kn = await service.knowledge()
-        return kn.list_collections(service.principal)
+        with tool_errors():
+            kn = await service.knowledge()
+            return kn.list_collections(service.principal)
 
     @mcp.resource(
         "rag://documents/{source_id}",
@@ -163,3 +166,13 @@ def build_server(service: RagService, ingest_roots: list[Path] | None = None) ->
         return "[" + ",".join(d.model_dump_json() for d in docs) + "]"
 
     return mcp
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = arguments("rag", __doc__).parse_args(argv)
+
+    def build(settings: Settings) -> MCPServer[None]:
+        service = RagService(settings.rag_dir, settings.rag, settings.inference, settings.logs_dir)
+        return build_server(service, settings.rag.ingest_roots)
+
+    start("rag", args, build)

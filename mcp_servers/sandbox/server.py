@@ -1,18 +1,21 @@
 """A thin MCP layer over ``sandbox``: run code, move files, manage sessions.
 
-Run it alone with ``python -m mcp_servers.sandbox [--transport stdio|streamable-http]``. It
-reads the ``[sandbox]`` table and ``home`` of agenthost.toml (``--config``) but never imports
-``host``. Callers may shorten a run's wall-clock limit, never lengthen one.
+    python -m mcp_servers.sandbox                         # stdio
+    python -m mcp_servers.sandbox --transport http        # http://127.0.0.1:8769/mcp
+    python -m mcp_servers.sandbox --config agenthost.toml
+
+It reads ``[sandbox]`` and ``home`` of the configuration (``--config``, else
+``$AGENTHOST_CONFIG``, ``./agenthost.toml``, ``$AGENTHOST_HOME/agenthost.toml``) and
+``AGENTHOST_*`` (``AGENTHOST_HOME``, ``AGENTHOST_SANDBOX__ISOLATION=unshare``, ...), but never
+imports ``host``. Scratch directories live under ``sandbox.scratch_root``, default
+``<home>/sandbox``. If no isolation works it refuses to start (exit status 3). Callers may
+shorten a run's wall-clock limit, never lengthen one.
 """
 
 from __future__ import annotations
 
-import argparse
 import base64
 import binascii
-import os
-import sys
-import tomllib
 from pathlib import Path
 from typing import Literal
 
@@ -20,17 +23,10 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
-from sandbox import (
-    FileInfo,
-    IsolationUnavailable,
-    Limits,
-    ExecResult,
-    Sandbox,
-    SandboxConfig,
-    SandboxError,
-    open_sandbox,
-)
+from mcp_servers.serving import arguments, start, tool_errors
+from sandbox import ExecResult, FileInfo, Limits, Sandbox, open_sandbox
 from sandbox.types import Language
+from settings import Settings
 
 Encoding = Literal["utf-8", "base64"]
 SESSION_HELP = "session id: files persist between calls of one session"
@@ -93,15 +89,13 @@ def build_server(box: Sandbox, limits: Limits | None = None) -> MCPServer:
         code: str, language: Language, session: str, timeout_s: float | None
     ) -> RunOutput:
         wall = min(timeout_s, ceiling.wall_time_s) if timeout_s else ceiling.wall_time_s
-        try:
+        with tool_errors():
             result = await box.run(
                 code,
                 language=language,
                 session=session,
                 limits=ceiling.model_copy(update={"wall_time_s": wall}),
             )
-        except SandboxError as exc:
-            raise ToolError(str(exc)) from exc
         return RunOutput.of(result)
 
     @server.tool()
@@ -130,10 +124,8 @@ def build_server(box: Sandbox, limits: Limits | None = None) -> MCPServer:
                 raise ToolError(f"content is not valid base64: {exc}") from exc
         else:
             data = content.encode()
-        try:
+        with tool_errors():
             info = await box.upload(session, path, data)
-        except SandboxError as exc:
-            raise ToolError(str(exc)) from exc
         return FileEntry.of(info)
 
     @server.tool()
@@ -141,10 +133,8 @@ def build_server(box: Sandbox, limits: Limits | None = None) -> MCPServer:
         path: str, session: str = "default", encoding: Encoding = "utf-8"
     ) -> FileContent:
         """Read a file from the session directory; ask for base64 if it is not text."""
-        try:
+        with tool_errors():
             data = await box.download(session, path)
-        except SandboxError as exc:
-            raise ToolError(str(exc)) from exc
         if encoding == "base64":
             text = base64.b64encode(data).decode("ascii")
         else:
@@ -157,56 +147,28 @@ def build_server(box: Sandbox, limits: Limits | None = None) -> MCPServer:
     @server.tool()
     async def list_files(session: str = "default") -> list[FileEntry]:
         """Every regular file in the session directory, with its size."""
-        try:
+        with tool_errors():
             return [FileEntry.of(f) for f in await box.list_files(session)]
-        except SandboxError as exc:
-            raise ToolError(str(exc)) from exc
 
     @server.tool()
     async def reset_session(session: str = "default") -> str:
         """Delete every file of the session."""
-        try:
+        with tool_errors():
             await box.reset(session)
-        except SandboxError as exc:
-            raise ToolError(str(exc)) from exc
         return f"session {session} is empty"
 
     return server
 
 
-def _default_home() -> Path:
-    xdg = os.environ.get("XDG_DATA_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".local" / "share") / "agenthost"
-
-
-def load_config(config: Path | None, home: Path | None) -> tuple[SandboxConfig, Path]:
-    """The ``[sandbox]`` table and home from agenthost.toml; ``--home`` and AGENTHOST_HOME win."""
-    table: dict[str, object] = {}
-    if config is not None:
-        with config.open("rb") as f:
-            table = tomllib.load(f)
-    raw_home = home or os.environ.get("AGENTHOST_HOME") or table.get("home")
-    resolved = Path(str(raw_home)).expanduser() if raw_home else _default_home()
-    return SandboxConfig.model_validate(table.get("sandbox", {})), resolved
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mcp_servers.sandbox", description=__doc__)
-    parser.add_argument("--transport", choices=["stdio", "streamable-http"], default="stdio")
-    parser.add_argument("--host", default="127.0.0.1", help="streamable-http: address")
-    parser.add_argument("--port", type=int, default=8000, help="streamable-http: port")
-    parser.add_argument("--config", type=Path, help="agenthost.toml to read [sandbox] from")
-    parser.add_argument("--home", type=Path, help="agenthost home (scratch dirs live under it)")
+def main(argv: list[str] | None = None) -> None:
+    parser = arguments("sandbox", __doc__)
+    parser.add_argument(
+        "--home", type=Path, help="agenthost home, overriding AGENTHOST_HOME and the config"
+    )
     args = parser.parse_args(argv)
-    try:
-        config, home = load_config(args.config, args.home)
-        box = open_sandbox(config, home)
-    except (OSError, tomllib.TOMLDecodeError, ValueError, IsolationUnavailable) as exc:
-        print(f"agenthost sandbox: {exc}", file=sys.stderr)
-        return 2
-    server = build_server(box, config.limits)
-    if args.transport == "stdio":
-        server.run("stdio")
-    else:
-        server.run("streamable-http", host=args.host, port=args.port)
-    return 0
+
+    def build(settings: Settings) -> MCPServer:
+        return build_server(open_sandbox(settings.sandbox, settings.home), settings.sandbox.limits)
+
+    overrides = {"home": args.home} if args.home is not None else {}
+    start("sandbox", args, build, **overrides)

@@ -26,8 +26,9 @@ def payload(result: types.CallToolResult) -> Any:
     return json.loads(next(c.text for c in result.content if isinstance(c, types.TextContent)))
 
 
-async def test_list_edit_approve_deny_and_verify(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'agenthost.db'}"
+async def test_list_edit_approve_deny_and_verify(isolated_home: Path) -> None:
+    # no --db: the server finds the database where the host keeps it, under AGENTHOST_HOME
+    url = f"sqlite:///{isolated_home / 'agenthost.db'}"
     store = ApprovalStore(make_engine(url))
     first = ApprovalRequest("ses_1", "files__write", {"path": "/srv/a"}, "high")
     second = ApprovalRequest("ses_1", "files__delete", {"path": "/srv/b"}, "critical")
@@ -35,8 +36,9 @@ async def test_list_edit_approve_deny_and_verify(tmp_path: Path) -> None:
     store.submit(second)
     params = StdioServerParameters(
         command=sys.executable,
-        args=["-m", "mcp_servers.approvals", "--db", url, "--decider", "ide:alice"],
+        args=["-m", "mcp_servers.approvals", "--decider", "ide:alice"],
         cwd=str(REPO),
+        env={"AGENTHOST_HOME": str(isolated_home)},
     )
     async with Client(params) as client:
         pending = payload(await client.call_tool("list_pending", {}))

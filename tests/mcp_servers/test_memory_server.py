@@ -10,6 +10,7 @@ from mcp.client import Client
 from mcp.client.stdio import StdioServerParameters
 
 from agents import RunState
+from core.principal import Principal
 from inference import Message
 from memory.sessions import SessionStore
 from tests.mcp_servers.test_approvals_server import REPO, payload
@@ -18,16 +19,19 @@ pytestmark = [pytest.mark.anyio, pytest.mark.realmodel]
 
 
 def server(url: str, tenant: str, user: str) -> StdioServerParameters:
+    home = Path(url.removeprefix("sqlite:///")).parent / "home"  # its logs
     return StdioServerParameters(
         command=sys.executable,
         args=["-m", "mcp_servers.memory", "--db", url, "--tenant", tenant, "--user", user],
         cwd=str(REPO),
+        env={"AGENTHOST_HOME": str(home)},
     )
 
 
 async def test_remember_recall_forget_and_summarize(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'agenthost.db'}"
-    state = RunState.new("what port does staging use", tenant="acme", user="alice")
+    owner = Principal.of(tenant="acme", user="alice")
+    state = RunState.new("what port does staging use", principal=owner)
     state.messages = [
         Message.system("sys"),
         Message.user("what port does staging use"),

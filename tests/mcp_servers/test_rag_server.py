@@ -150,7 +150,7 @@ async def test_streamable_http_transport(tmp_path: Path, errlog: TextIO) -> None
     port = free_port()
     env = {**os.environ, "AGENTHOST_HOME": str(tmp_path / "home"), "PYTHONPATH": REPO}
     proc = await anyio.open_process(
-        [sys.executable, "-m", "mcp_servers.rag", "--http", "--port", str(port)],
+        [sys.executable, "-m", "mcp_servers.rag", "--transport", "http", "--port", str(port)],
         cwd=tmp_path, env=env, stdout=errlog, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:

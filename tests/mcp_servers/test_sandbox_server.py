@@ -1,4 +1,5 @@
-"""The sandbox MCP server over real stdio: a client session against ``python -m``."""
+"""The sandbox MCP server over real stdio: a client session against ``python -m``. It reads
+its home and ``[sandbox]`` the way the host does (``settings.load_settings``)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,6 @@ from mcp.client import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
-from mcp_servers.sandbox.server import load_config
-from sandbox import Limits
 from tests.sandbox.conftest import capabilities
 
 pytestmark = pytest.mark.anyio
@@ -26,11 +25,14 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @asynccontextmanager
-async def connect(home: Path, *extra: str) -> AsyncIterator[ClientSession]:
+async def connect(home: Path | None, *extra: str) -> AsyncIterator[ClientSession]:
+    """A session with ``python -m mcp_servers.sandbox``; ``home`` is its AGENTHOST_HOME (None:
+    none set, the configuration decides). The client passes only a minimal environment."""
     params = StdioServerParameters(
         command=sys.executable,
-        args=["-m", "mcp_servers.sandbox", "--home", str(home), *extra],
+        args=["-m", "mcp_servers.sandbox", *extra],
         cwd=REPO,
+        env={"AGENTHOST_HOME": str(home)} if home is not None else {},
     )
     async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
         await session.initialize()
@@ -117,18 +119,37 @@ def test_refuses_to_start_without_isolation(tmp_path: Path) -> None:
         stdin=subprocess.DEVNULL,
         timeout=60,
     )
-    assert done.returncode == 2
+    assert done.returncode == 3  # IsolationUnavailable: nothing can serve it here
+    assert done.stderr.startswith("agenthost sandbox: ")
+    assert len(done.stderr.strip().splitlines()) == 1
     assert "allow_weak_isolation" in done.stderr
     assert "Traceback" not in done.stderr
 
 
-def test_config_file_sets_limits_and_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("AGENTHOST_HOME")
+def test_bad_config_is_one_line_and_exit_2(tmp_path: Path) -> None:
     config = tmp_path / "agenthost.toml"
-    config.write_text(f'home = "{tmp_path / "h"}"\n[sandbox.limits]\nwall_time_s = 7\n')
-    sandbox_config, home = load_config(config, None)
-    assert sandbox_config.limits == Limits(wall_time_s=7)
-    assert home == tmp_path / "h"
+    config.write_text("[sandbox]\nisolation = 'chroot'\n")
+    argv = [sys.executable, "-m", "mcp_servers.sandbox", "--config", str(config)]
+    done = subprocess.run(
+        argv, cwd=REPO, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("agenthost sandbox: ")
+    assert "sandbox.isolation" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.usefixtures("strong")
+async def test_config_file_sets_home_and_sandbox_table(tmp_path: Path) -> None:
+    home = tmp_path / "h"
+    config = tmp_path / "agenthost.toml"
+    config.write_text(f'home = "{home}"\n[sandbox]\nmax_transfer_bytes = 1024\n')
+    async with connect(None, "--config", str(config)) as session:
+        await call(session, "upload_file", path="small.txt", content="x" * 1000)
+        message = await call_error(session, "upload_file", path="big.txt", content="x" * 2000)
+        assert "over the 1024-byte limit" in message
+    assert [p.name for p in (home / "sandbox").rglob("*.txt")] == ["small.txt"]
 
 
 def _free_port() -> int:
@@ -141,8 +162,8 @@ def _free_port() -> int:
 @pytest.mark.usefixtures("strong")
 async def test_streamable_http_transport(isolated_home: Path) -> None:
     port = _free_port()
-    argv = [sys.executable, "-m", "mcp_servers.sandbox", "--transport", "streamable-http"]
-    argv += ["--port", str(port), "--home", str(isolated_home)]
+    argv = [sys.executable, "-m", "mcp_servers.sandbox", "--transport", "http"]
+    argv += ["--port", str(port)]  # AGENTHOST_HOME is the test's (tests/conftest.py)
     process = await anyio.open_process(argv, cwd=REPO, stdin=subprocess.DEVNULL)
     try:
         with anyio.fail_after(30):
