@@ -64,10 +64,10 @@ $(VENV)/.ready: pyproject.toml constraints.txt Makefile
 	@touch $@
 
 # The main job: a headless agent run on the embedded CPU model (SmolLM2-135M-Instruct) with
-# real MCP servers. The 135M model needs its first turn to call a tool (--require-tool) and a
-# short tool list (--tool) to choose well; larger models need neither.
+# real MCP servers. No flags: each turn is offered the tools most relevant to the task, and a
+# task that names a tool makes the first turn call one ([tools] in agenthost.example.toml).
 run: setup
-	$(BIN)/agenthost run "$(TASK)" --require-tool --tool "time__get_current_time"
+	$(BIN)/agenthost run "$(TASK)"
 
 test: setup node-servers lint typecheck unit
 

@@ -7,10 +7,12 @@ prompt. If the recent turns alone still do not fit, their longest tool results a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from agents.events import Compacted
 from agents.state import RunState, Step
-from agents.turn import AgentContext, estimate_tokens, model_turn
-from inference.types import ChatRequest, Message
+from agents.turn import AgentContext, estimate_tokens, estimate_tool_tokens, model_turn
+from inference.types import ChatRequest, Message, ToolSpec
 
 SUMMARY_PROMPT = (
     "Summarize the work above for your own later use, in at most five short bullet points: "
@@ -20,6 +22,15 @@ SUMMARY_PROMPT = (
 
 def budget_for_prompt(ctx: AgentContext) -> int:
     return ctx.config.context_tokens - ctx.config.max_tokens_per_call - 64
+
+
+def fit_tools(tools: Sequence[ToolSpec], budget: int) -> list[ToolSpec]:
+    """The most relevant tools (they come first) whose schemas take at most half the prompt:
+    the conversation needs the rest."""
+    kept = list(tools)
+    while kept and estimate_tool_tokens(kept) > budget // 2:
+        kept.pop()
+    return kept
 
 
 def _split(
@@ -42,12 +53,19 @@ def _shorten(message: Message, limit: int) -> Message:
 
 
 async def fit_context(
-    ctx: AgentContext, state: RunState, step: Step, messages: list[Message]
-) -> list[Message]:
-    """Messages that fit the window: unchanged when they do, compacted when they do not."""
-    budget = budget_for_prompt(ctx)
+    ctx: AgentContext,
+    state: RunState,
+    step: Step,
+    messages: list[Message],
+    tools: Sequence[ToolSpec] = (),
+) -> tuple[list[Message], list[ToolSpec]]:
+    """Messages and tools that fit the window together (the backend's tool instructions
+    included): unchanged when they do; else the least relevant tools go first, down to half the
+    window, then the history is compacted."""
+    tools = fit_tools(tools, budget_for_prompt(ctx))
+    budget = budget_for_prompt(ctx) - estimate_tool_tokens(tools)
     if estimate_tokens(messages) <= budget:
-        return messages
+        return messages, tools
     head, middle, tail = _split(messages, ctx.config.keep_recent_messages)
     if middle:
         kept_ids = [f"{m.tool_call_id} ({m.name or 'tool'})" for m in middle if m.role == "tool"]
@@ -77,4 +95,4 @@ async def fit_context(
     while estimate_tokens(messages) > budget and limit >= 100:
         messages = [_shorten(m, limit) for m in messages]
         limit //= 2
-    return messages
+    return messages, tools

@@ -15,3 +15,7 @@ class ApprovalDenied(AgentError, core.Denied):
 
 class StepLimitReached(AgentError):
     """A ReAct sub-loop used its turns without producing an answer."""
+
+
+class ContextOverflow(AgentError, core.InvalidRequest):
+    """A prompt cannot fit the model's context window even after compaction."""

@@ -63,7 +63,7 @@ def parse_plan(text: str, max_steps: int, known_tools: set[str]) -> list[PlanSte
 
 async def make_plan(ctx: AgentContext, state: RunState, note: str = "") -> list[PlanStep]:
     cfg = ctx.config
-    specs = ctx.tools.specs()
+    specs = ctx.tools.specs(state.messages)
     tool_lines = "\n".join(f"- {t.name}: {t.description}" for t in specs) or "(no tools)"
     system = (
         "You break a task into a short plan. Reply with JSON only: "

@@ -36,7 +36,7 @@ async def react(
             raise StepLimitReached(f"no answer after {turns} turns")
         turns += 1
         step = await begin_step(ctx, state, plan_step)
-        fitted = await fit_context(ctx, state, step, messages)
+        fitted, tools = await fit_context(ctx, state, step, messages, ctx.tools.specs(messages))
         if fitted is not messages:
             messages[:] = fitted
         choice: ToolChoice = (
@@ -46,8 +46,8 @@ async def react(
             choice, force_answer = "none", False
         request = ChatRequest(
             tuple(messages),
-            tools=tuple(ctx.tools.specs()),
-            tool_choice=choice if ctx.tools.specs() else "none",
+            tools=tuple(tools),
+            tool_choice=choice if tools else "none",
             max_tokens=ctx.config.max_tokens_per_call,
             temperature=ctx.config.temperature,
             tier=ctx.config.tier,

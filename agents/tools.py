@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from inference.types import ToolCall, ToolSpec
+from inference.types import Message, ToolCall, ToolSpec
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,10 @@ class ToolResult:
 class Toolset(Protocol):
     """Tools available to one run."""
 
-    def specs(self) -> Sequence[ToolSpec]: ...
+    def specs(self, context: Sequence[Message] = ()) -> Sequence[ToolSpec]:
+        """The tools to offer the next turn, most relevant first; ``context`` is the turn's
+        messages (a toolset with many tools may offer those that fit it best)."""
+        ...
 
     async def call(self, call: ToolCall) -> ToolResult: ...
 
@@ -45,7 +48,7 @@ class FunctionToolset:
     def add(self, spec: ToolSpec, fn: ToolFn) -> None:
         self._tools[spec.name] = (spec, fn)
 
-    def specs(self) -> Sequence[ToolSpec]:
+    def specs(self, context: Sequence[Message] = ()) -> Sequence[ToolSpec]:
         return [spec for spec, _ in self._tools.values()]
 
     async def call(self, call: ToolCall) -> ToolResult:

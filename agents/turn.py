@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from agents.budget import BudgetKind, BudgetMeter
 from agents.config import AgentConfig
+from agents.errors import ContextOverflow
 from agents.events import Emit, TokenDelta
 from agents.recorder import Recorder, Span
 from agents.state import RunState, Step
@@ -19,6 +21,7 @@ from inference.types import (
     Message,
     Routed,
     TextDelta,
+    ToolSpec,
     UsageEvent,
 )
 
@@ -46,6 +49,21 @@ def estimate_tokens(messages: list[Message] | tuple[Message, ...]) -> int:
     return int(chars / 3.5) + 1
 
 
+TOOL_INSTRUCTIONS_TOKENS = 60  # the reply-format lines a backend adds when tools are offered
+
+
+def estimate_tool_tokens(tools: Sequence[ToolSpec]) -> int:
+    """What offering ``tools`` adds to a prompt: each name, description and argument schema
+    (backends put them in the prompt or an equivalent), and the reply-format instructions."""
+    if not tools:
+        return 0
+    chars = sum(
+        len(t.name) + len(t.description) + len(json.dumps(t.parameters)) + 24 for t in tools
+    )
+    # JSON schemas tokenise densely (quotes, braces): count them at 3 characters a token
+    return int(chars / 3.0) + TOOL_INSTRUCTIONS_TOKENS
+
+
 async def model_turn(
     ctx: AgentContext,
     state: RunState,
@@ -59,7 +77,16 @@ async def model_turn(
     """Call the model. Budgets are enforced per streamed token: crossing one closes the stream
     (which stops generation) and raises ``BudgetExceeded`` with the partial text in ``step``."""
     meter = ctx.meter
-    meter.begin_call(estimate_tokens(request.messages), ctx.price_of(""))
+    prompt = estimate_tokens(request.messages) + estimate_tool_tokens(request.tools)
+    room = ctx.config.context_tokens - prompt
+    if room < 1:  # never send a request the model cannot take
+        raise ContextOverflow(
+            f"the prompt needs about {prompt} tokens with its tools; the model's window is "
+            f"{ctx.config.context_tokens} ([agent] context_tokens)"
+        )
+    if request.max_tokens > room:
+        request = request.with_(max_tokens=room)
+    meter.begin_call(prompt, ctx.price_of(""))
     left = meter.output_tokens_left()
     clamped = left is not None and left < request.max_tokens
     if clamped and left is not None:

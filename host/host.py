@@ -31,6 +31,7 @@ from agents.turn import AgentContext
 from approvals import ApprovalGate, ApprovalStore, Asker, PolicyGate
 from host.errors import RunRejected
 from host.mcp_servers import ManagedServer
+from host.selection import Encoder, ToolRanker
 from host.toolbox import Toolbox
 from inference import ChatModel
 from inference.accounting import FREE, Price
@@ -114,6 +115,10 @@ class Host:
             for server in servers.values():
                 if not server.tools and server.last_error:
                     log.warning("MCP server %s failed to start: %s", server.name, server.last_error)
+            ranker = self._ranker()
+            toolbox = Toolbox(servers, s.roles, gate, s.approvals, ranker=ranker, config=s.tools)
+            if ranker.needs_embeddings(len(toolbox.entries())):
+                await anyio.to_thread.run_sync(ranker.load)  # once, off the event loop
         except BaseException:
             store.close()
             raise
@@ -124,7 +129,7 @@ class Host:
             model=model,
             router=router,
             servers=servers,
-            toolbox=Toolbox(servers, s.roles, gate, s.approvals),
+            toolbox=toolbox,
             stack=stack,
         )
         return self
@@ -147,6 +152,17 @@ class Host:
                 if parts.router is not None:
                     await parts.router.aclose()
                 parts.store.close()
+
+    def _ranker(self) -> ToolRanker:
+        embedding = self.settings.rag.embedding
+
+        def encoder() -> Encoder:
+            from rag.embedding import SentenceTransformerEmbedder  # torch: only when needed
+
+            return SentenceTransformerEmbedder(embedding)
+
+        keyword_only = self.settings.tools.ranking == "keyword"
+        return ToolRanker(self.settings.tools, None if keyword_only else encoder)
 
     def _live(self) -> _Open:
         if self._open is None:
@@ -231,6 +247,8 @@ class Host:
         self, state: RunState, emit: Emit, *, resumed: bool, asker: Asker | None = None
     ) -> RunResult:
         tools = self.toolbox.for_run(state, asker=asker)
+        if not resumed and not state.require_tool and tools.tool_required():
+            state.require_tool = True  # the task names a tool: small models must not skip it
         ctx = AgentContext(
             model=self.model,
             tools=tools,

@@ -34,8 +34,9 @@ from approvals import ApprovalGate, ApprovalRequest, ApprovalsConfig, Asker, Ris
 from host.cache import ToolResultCache
 from host.errors import UnknownRole
 from host.mcp_servers import ManagedServer, RemoteTool, ServerUnavailable, ToolTimeout
-from inference.types import ToolCall, ToolSpec
-from settings.host import RoleConfig, ToolPolicy
+from host.selection import ToolRanker
+from inference.types import Message, ToolCall, ToolSpec
+from settings.host import RoleConfig, ToolPolicy, ToolsConfig
 
 SEPARATOR = "__"
 
@@ -212,19 +213,93 @@ class FilteredTools:
         return await self.inner.call(entry, arguments)
 
 
-class RunTools:
-    """The tools of one run, as the agent loops see them (an agents ``Toolset``)."""
+SEARCH_TOOLS = ToolSpec(
+    "search_tools",
+    "Find more tools by what they should do. The tools found can be called from the next turn.",
+    {
+        "type": "object",
+        "properties": {"query": {"type": "string", "description": "what the tool should do"}},
+        "required": ["query"],
+    },
+)
+FOUND_PER_SEARCH = 4
 
-    def __init__(self, tools: Tools) -> None:
+
+class RunTools:
+    """The tools of one run, as the agent loops see them (an agents ``Toolset``).
+
+    With a ``ranker``, a turn is offered the ``offer`` tools most relevant to the task and the
+    recent turns (and those matching ``always``); when that hides some, ``search_tools`` is
+    offered too, and what it finds stays offered."""
+
+    def __init__(
+        self,
+        tools: Tools,
+        *,
+        ranker: ToolRanker | None = None,
+        task: str = "",
+        config: ToolsConfig | None = None,
+    ) -> None:
         self.tools = tools
+        self.ranker = ranker
+        self.task = task
+        self.config = config or ToolsConfig()
+        self.found: list[str] = []  # by search_tools, newest last
 
     def entries(self) -> Mapping[str, Entry]:
         return self.tools.entries()
 
-    def specs(self) -> Sequence[ToolSpec]:
-        return [e.spec for e in self.entries().values()]
+    def specs(self, context: Sequence[Message] = ()) -> Sequence[ToolSpec]:
+        everything = [e.spec for e in self.entries().values()]
+        offer = self.config.offer
+        if self.ranker is None or len(everything) <= offer:
+            return everything
+        ranked = self.ranker.rank(everything, self._query(context))
+        chosen: dict[str, ToolSpec] = {}
+        by_name = {s.name: s for s in everything}
+        for name in self.found:
+            if name in by_name:
+                chosen[name] = by_name[name]
+        for spec in everything:
+            if any(fnmatch.fnmatchcase(spec.name, p) for p in self.config.always):
+                chosen[spec.name] = spec
+        for spec, _score in ranked:
+            if len(chosen) >= offer:
+                break
+            chosen.setdefault(spec.name, spec)
+        # most relevant first: context fitting drops from the end when the window is tight
+        order = {spec.name: i for i, (spec, _) in enumerate(ranked)}
+        return [*sorted(chosen.values(), key=lambda s: order[s.name]), SEARCH_TOOLS]
+
+    def tool_required(self) -> bool:
+        """Whether the task names a tool this plainly (``[tools] require_when``): then the
+        first turn must call one, which small models otherwise skip."""
+        threshold = self.config.require_when
+        if threshold is None or self.ranker is None:
+            return False
+        specs = [e.spec for e in self.entries().values()]
+        return any(self.ranker.name_match(s, self.task) >= threshold for s in specs)
+
+    def _query(self, context: Sequence[Message]) -> str:
+        recent = [m.content for m in context[2:] if m.role in ("user", "assistant") and m.content]
+        return " ".join([self.task, *recent[-2:]])[:2000]
+
+    def _search(self, call: ToolCall) -> ToolResult:
+        query = call.arguments.get("query")
+        if not isinstance(query, str) or not query.strip():
+            return ToolResult.error("invalid_arguments", "search_tools needs a query")
+        everything = [e.spec for e in self.entries().values()]
+        assert self.ranker is not None
+        found = [spec for spec, _ in self.ranker.rank(everything, query)[:FOUND_PER_SEARCH]]
+        self.found = [*(n for n in self.found if n not in {s.name for s in found})]
+        self.found += [s.name for s in found]
+        del self.found[: -2 * FOUND_PER_SEARCH]
+        listing = [{"tool": s.name, "description": s.description.split("\n")[0]} for s in found]
+        return ToolResult(json.dumps(listing, ensure_ascii=False))
 
     async def call(self, call: ToolCall) -> ToolResult:
+        if call.name == SEARCH_TOOLS.name and self.ranker is not None:
+            return self._search(call)
         entries = self.entries()
         entry = entries.get(call.name)
         if entry is None:
@@ -246,11 +321,16 @@ class Toolbox:
         gate: ApprovalGate,
         approvals: ApprovalsConfig,
         cache: ToolResultCache | None = None,
+        *,
+        ranker: ToolRanker | None = None,
+        config: ToolsConfig | None = None,
     ) -> None:
         self.roles = roles
         self.gate = gate
         self.approvals = approvals
         self.cached = CachedTools(McpTools(servers), cache)
+        self.ranker = ranker
+        self.config = config or ToolsConfig()
 
     @property
     def cache(self) -> ToolResultCache:
@@ -282,10 +362,10 @@ class Toolbox:
         """The tools of one run: its role's, narrowed to its tool globs, behind the approval
         gate. ``asker`` is whom the gate may ask directly (the run's MCP client)."""
         if isinstance(state, RunState):
-            session_id, agent = state.session_id, state.agent
+            session_id, agent, task = state.session_id, state.agent, state.task
             role, only = state.role, state.tools
         else:
-            session_id, agent = state, ""
+            session_id, agent, task = state, "", ""
         rule = self._role(role)  # fail early on an unknown role
         tools: Tools = GatedTools(
             self.cached,
@@ -303,7 +383,7 @@ class Toolbox:
             tools = FilteredTools(
                 tools, lambda _s, name: any(fnmatch.fnmatchcase(name, p) for p in globs)
             )
-        return RunTools(tools)
+        return RunTools(tools, ranker=self.ranker, task=task, config=self.config)
 
 
 def render(result: types.CallToolResult) -> str:

@@ -1,7 +1,7 @@
 """One settings model and loader for the host and every MCP server (``agenthost.toml`` and
 ``AGENTHOST_*``); the only ``BaseSettings`` in agenthost."""
 
-from settings.host import BudgetsConfig, RoleConfig, ServerConfig, ToolPolicy
+from settings.host import BudgetsConfig, RoleConfig, ServerConfig, ToolPolicy, ToolsConfig
 from settings.model import (
     ConfigFileError,
     Settings,
@@ -18,6 +18,7 @@ __all__ = [
     "ServerConfig",
     "Settings",
     "ToolPolicy",
+    "ToolsConfig",
     "default_home",
     "default_servers",
     "find_config_file",

@@ -6,6 +6,7 @@ servers read the same file without importing the host."""
 from __future__ import annotations
 
 import fnmatch
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -89,3 +90,31 @@ class BudgetsConfig(BaseModel):
 
     def for_user(self, user: str) -> Budget | None:
         return self.users.get(user) or self.user_default
+
+
+class ToolsConfig(BaseModel):
+    """``[tools]``: which tools a turn is offered when a run can reach many."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    offer: int = Field(
+        6,
+        ge=1,
+        description="tools offered per turn, ranked by relevance to the task and recent turns; "
+        "the rest are one search_tools call away",
+    )
+    ranking: Literal["auto", "keyword", "embedding"] = Field(
+        "auto",
+        description="auto: keywords and embeddings together when a run has more tools than "
+        "`offer` (the embedding model loads once), keywords alone otherwise",
+    )
+    always: list[str] = Field(
+        default_factory=list, description="globs of tools offered on every turn"
+    )
+    require_when: float | None = Field(
+        0.6,
+        ge=0,
+        le=1,
+        description="the first turn must call a tool when a tool's name matches the task this "
+        "well (the share of its name's words in the task); none: the model decides",
+    )

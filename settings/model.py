@@ -33,7 +33,7 @@ from core.errors import ConfigError, map_errors
 from inference.config import InferenceConfig
 from rag.config import RagConfig
 from sandbox.config import SandboxConfig
-from settings.host import BudgetsConfig, RoleConfig, ServerConfig, ToolPolicy
+from settings.host import BudgetsConfig, RoleConfig, ServerConfig, ToolPolicy, ToolsConfig
 
 ENV_PREFIX = "AGENTHOST_"
 _CONFIG_FILE: ContextVar[Path | None] = ContextVar("agenthost_config_file", default=None)
@@ -85,6 +85,7 @@ class Settings(BaseSettings):
         description="MCP servers by name; the defaults stay unless overridden or disabled",
     )
     roles: dict[str, RoleConfig] = Field(default_factory=dict)
+    tools: ToolsConfig = Field(default_factory=ToolsConfig)
     agent: AgentConfig = Field(default_factory=AgentConfig)
     budgets: BudgetsConfig = Field(default_factory=BudgetsConfig)
     approvals: ApprovalsConfig = Field(default_factory=ApprovalsConfig)

@@ -67,7 +67,9 @@ async def test_bad_tool_calls_go_back_to_the_model(call: ScriptedCall, kind: str
             Turn("4"),
         ]
     )
-    ctx, _ = make_ctx(model, config=AgentConfig(max_tokens_per_call=100_000))
+    ctx, _ = make_ctx(
+        model, config=AgentConfig(max_tokens_per_call=100_000, context_tokens=200_000)
+    )
     state = RunState.new("2+2?")
     result = await run_agent(ctx, state)
     assert result.outcome.kind is OutcomeKind.COMPLETED, result.outcome

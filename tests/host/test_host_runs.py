@@ -21,13 +21,14 @@ from inference import ChatRequest, ToolCall
 from inference.backends.scripted import ScriptedBackend, ScriptedCall, Turn
 from memory.notes import Scope
 from settings import BudgetsConfig, RoleConfig, Settings, ToolPolicy
-from tests.host.conftest import stdio_test_server
+from tests.host.conftest import ALL_TOOLS, stdio_test_server
 
 pytestmark = pytest.mark.anyio
 
 
 def settings(home: Path, **kw: object) -> Settings:
     kw.setdefault("servers", {"test": stdio_test_server()})
+    kw.setdefault("tools", ALL_TOOLS)
     return Settings(home=home, **kw)  # type: ignore[arg-type]
 
 
