@@ -7,14 +7,14 @@ import time
 import anyio
 
 from agents.budget import BudgetExceeded, BudgetKind, Exhaustion
-from agents.errors import AgentError, ApprovalDenied
+from agents.errors import ApprovalDenied
 from agents.events import RunFinished, RunStarted
 from agents.plan import plan_and_execute
 from agents.react import react
 from agents.request import AGENT_KINDS
 from agents.state import Outcome, OutcomeKind, RunResult, RunState, Span
 from agents.turn import AgentContext
-from inference.errors import InferenceError
+from core.errors import AgentHostError, exit_code_of
 from inference.types import Message
 
 
@@ -54,8 +54,8 @@ async def run_agent(ctx: AgentContext, state: RunState, *, resumed: bool = False
         outcome = Outcome(OutcomeKind.BUDGET_EXHAUSTED, str(exc), exc.exhaustion)
     except ApprovalDenied as exc:
         outcome = Outcome(OutcomeKind.DENIED, str(exc))
-    except (InferenceError, AgentError) as exc:
-        outcome = Outcome(OutcomeKind.ERROR, f"{type(exc).__name__}: {exc}")
+    except AgentHostError as exc:  # inference, tools, agents: a typed error outcome
+        outcome = Outcome(OutcomeKind.ERROR, f"{type(exc).__name__}: {exc}", code=exit_code_of(exc))
     except anyio.get_cancelled_exc_class():
         with anyio.CancelScope(shield=True):
             await _finish(

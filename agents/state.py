@@ -30,6 +30,7 @@ class Outcome:
     kind: OutcomeKind
     detail: str = ""
     exhaustion: Exhaustion | None = None
+    code: int | None = None  # an ERROR's exit code (``core.errors.exit_code_of`` its cause)
 
     @property
     def ok(self) -> bool:
@@ -37,6 +38,8 @@ class Outcome:
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind.value, "detail": self.detail}
+        if self.code is not None:
+            out["code"] = self.code
         if self.exhaustion is not None:
             e = self.exhaustion
             out["budget"] = {

@@ -17,7 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from approvals.types import RISK_ORDER, ApprovalRequest, Decision, Risk
-from core.errors import ConfigError
+from core.errors import ConfigError, map_errors
 
 
 class PolicyRule(BaseModel):
@@ -68,11 +68,14 @@ class Policy(BaseModel):
 
     @classmethod
     def load(cls, path: Path) -> Policy:
+        if not path.is_file():
+            raise PolicyError(f"approval policy file {path} does not exist")
         try:
-            return cls.model_validate(tomllib.loads(path.read_text()))
-        except FileNotFoundError:
-            raise PolicyError(f"approval policy file {path} does not exist") from None
-        except (tomllib.TOMLDecodeError, ValidationError) as exc:
+            with map_errors(f"approval policy {path}"):
+                return cls.model_validate(tomllib.loads(path.read_text()))
+        except ConfigError as exc:
+            raise PolicyError(str(exc)) from exc
+        except ValidationError as exc:
             raise PolicyError(f"approval policy {path}: {exc}") from exc
 
     def decide(self, request: ApprovalRequest) -> Decision | None:

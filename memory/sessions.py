@@ -468,7 +468,13 @@ def outcome_from_dict(data: dict[str, Any] | None) -> Outcome | None:
         if budget
         else None
     )
-    return Outcome(OutcomeKind(data["kind"]), data.get("detail", ""), exhaustion)
+    code = data.get("code")  # absent in rows stored before outcomes carried exit codes
+    return Outcome(
+        OutcomeKind(data["kind"]),
+        data.get("detail", ""),
+        exhaustion,
+        code if isinstance(code, int) else None,
+    )
 
 
 class StoreRecorder:

@@ -14,10 +14,10 @@ from sandbox.fake import FakeSandbox, Reply
 from sandbox.local import LocalSandbox, WeakIsolationWarning, open_sandbox
 from sandbox.probe import ProbeReport, probe
 from sandbox.protocol import Sandbox
-from sandbox.types import FileInfo, Isolation, Language, LimitHit, ExecResult
+from sandbox.types import ExecResult, FileInfo, Isolation, Language, LimitHit
 
 __all__ = [
-    "ProbeReport",
+    "ExecResult",
     "FakeSandbox",
     "FileAccessError",
     "FileInfo",
@@ -29,8 +29,8 @@ __all__ = [
     "LimitHit",
     "Limits",
     "LocalSandbox",
+    "ProbeReport",
     "Reply",
-    "ExecResult",
     "Sandbox",
     "SandboxConfig",
     "SandboxError",

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sandbox.config import Limits
 from sandbox.errors import FileAccessError, FileTooLarge
-from sandbox.types import FileInfo, Isolation, Language, ExecResult
+from sandbox.types import ExecResult, FileInfo, Isolation, Language
 from sandbox.workspace import _split
 
 

@@ -28,7 +28,7 @@ from sandbox.commands import (
 from sandbox.config import Limits, SandboxConfig
 from sandbox.errors import IsolationUnavailable, SandboxError
 from sandbox.probe import ProbeReport, probe
-from sandbox.types import FileInfo, Isolation, Language, LimitHit, ExecResult
+from sandbox.types import ExecResult, FileInfo, Isolation, Language, LimitHit
 from sandbox.workspace import Workspaces, changed_files, snapshot
 
 logger = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from sandbox.config import Limits
-from sandbox.types import FileInfo, Isolation, Language, ExecResult
+from sandbox.types import ExecResult, FileInfo, Isolation, Language
 
 
 class Sandbox(Protocol):

@@ -23,6 +23,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 from textual.worker import Worker, WorkerError, WorkerState
 
+from agents.budget import Budget
 from agents.request import RunRequest
 from settings import Settings
 from tui.dialogs import Confirm, Help, NewRun
@@ -136,8 +137,9 @@ class OperatorApp(App[None]):
 
     def start_run(self, request: RunRequest, *, open_view: bool = True) -> RunView:
         """Start ``request`` in the background and (by default) show it."""
-        view = RunView(session_id="", task=request.task, agent=request.agent, role=request.role)
-        view.budget = request.budget
+        agent = request.agent or self.operator.settings.agent.kind
+        view = RunView(session_id="", task=request.task, agent=agent, role=request.role)
+        view.budget = request.budget or Budget()
         worker = self.run_worker(
             self._run(request, view), name=f"run:{request.task[:40]}", group="runs",
             exit_on_error=False,

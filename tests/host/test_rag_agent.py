@@ -93,7 +93,6 @@ async def test_agent_answers_with_a_citation_from_the_rag_server(
             RunRequest("What does the nonlocal statement do?", tools=("rag__*",))
         )
         assert result.outcome.kind is OutcomeKind.COMPLETED, result.outcome
-        assert host.store is not None
         calls = [t for s in host.store.steps(result.session_id) for t in s.tools]
     offered = {t.name for t in model.requests[0].tools}
     assert {"rag__search", "rag__answer", "rag__get_chunk"} <= offered
@@ -124,7 +123,6 @@ async def test_real_model_searches_the_rag_server(isolated_home: Path, tmp_path:
             )
         )
         assert result.outcome.kind is OutcomeKind.COMPLETED, result.outcome
-        assert host.store is not None
         calls = [t for s in host.store.steps(result.session_id) for t in s.tools]
     assert calls[0].name == "rag__search"
     assert calls[0].arguments["query"].strip()

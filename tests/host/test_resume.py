@@ -32,7 +32,7 @@ args = ["{TEST_SERVER}"]
 
 
 def cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "host.cli", *args]
+    return [sys.executable, "-m", "cli", *args]
 
 
 def test_sigkill_mid_run_then_resume(tmp_path: Path, isolated_home: Path) -> None:

@@ -26,7 +26,7 @@ def serve_stdio(workdir: Path, home: Path) -> StdioServerParameters:
     """`agenthost serve --mcp` in ``workdir`` (where its agenthost.toml is)."""
     return StdioServerParameters(
         command=sys.executable,
-        args=["-m", "host.cli", "serve", "--mcp"],
+        args=["-m", "cli", "serve", "--mcp"],
         env={
             "PYTHONPATH": str(REPO),
             "AGENTHOST_HOME": str(home),
@@ -78,7 +78,7 @@ async def test_run_task_over_streamable_http(tmp_path: Path, isolated_home: Path
         [
             sys.executable,
             "-m",
-            "host.cli",
+            "cli",
             "serve",
             "--mcp",
             "--transport",

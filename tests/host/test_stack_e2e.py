@@ -74,7 +74,6 @@ async def test_sandbox_approval_memory_across_sessions(isolated_home: Path) -> N
     )
     results: list[RunResult] = []
     async with Host(settings, model=ScriptedBackend(script)) as host:
-        assert host.approvals is not None
         approvals = host.approvals
         async with anyio.create_task_group() as tg:
 
@@ -98,7 +97,6 @@ async def test_sandbox_approval_memory_across_sessions(isolated_home: Path) -> N
             approvals.decide(pending.id, Decision("approve", "alice", "harmless arithmetic"))
         first_run = results[0]
         assert first_run.outcome.kind is OutcomeKind.COMPLETED, first_run.outcome
-        assert host.store is not None
         tools = [t for s in host.store.steps(first_run.session_id) for t in s.tools]
         assert json.loads(tools[0].result)["stdout"].strip() == "42"
         assert json.loads(tools[0].result)["exit_code"] == 0

@@ -13,7 +13,7 @@ from inference.config import EmbeddedConfig
 from rag.answer import REFUSAL, Answerer, build_context
 from rag.knowledge import Knowledge
 from rag.rerank import LLMReranker
-from rag.types import Hit, Principal, Location
+from rag.types import Hit, Location, Principal
 
 pytestmark = pytest.mark.anyio
 ACME = Principal("acme")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox import ProbeReport, Limits, LocalSandbox, SandboxConfig, probe
+from sandbox import Limits, LocalSandbox, ProbeReport, SandboxConfig, probe
 from sandbox.types import Isolation
 from sandbox.workspace import Workspaces
 

@@ -47,7 +47,7 @@ timeout_s = 60
     env = {**os.environ, "PYTHONPATH": str(REPO), "AGENTHOST_CONFIG": str(config)}
     env.pop("AGENTHOST_HOME", None)
     run = await anyio.open_process(
-        [sys.executable, "-m", "host.cli", "run", "--quiet", "--json", f"delete {victim}"],
+        [sys.executable, "-m", "cli", "run", "--quiet", "--json", f"delete {victim}"],
         cwd=tmp_path,
         env=env,
     )

@@ -1,35 +1,16 @@
-"""The ``agenthost`` command as a user runs it: a real process, real exit codes."""
+"""``agenthost chat / models / config`` and the root help, as a user runs them."""
 
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-SCRIPTED = """
-[inference.backends.script]
-kind = "scripted"
-replies = ["scripted reply one", "scripted reply two"]
-[inference.tiers]
-main = ["script"]
-"""
-
-
-def agenthost(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "host.cli", *args],
-        cwd=cwd,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
-    )
+from core.errors import exit_codes_text
+from tests.cli.conftest import SCRIPTED, agenthost, agenthost_argv, cli_env
 
 
 def test_help_lists_the_commands(tmp_path: Path) -> None:
@@ -40,6 +21,15 @@ def test_help_lists_the_commands(tmp_path: Path) -> None:
     chat_help = agenthost("chat", "--help", cwd=tmp_path).stdout
     assert "--tier" in chat_help
     assert "Example" in chat_help
+
+
+def test_help_prints_the_one_exit_code_table(tmp_path: Path) -> None:
+    table = " ".join(exit_codes_text().split())
+    for args in (("--help",), ("run", "--help")):
+        out = agenthost(*args, cwd=tmp_path)
+        assert out.returncode == 0
+        shown = " ".join(out.stdout.replace("│", " ").split())
+        assert f"Exit codes: {table}" in shown, args
 
 
 def test_chat_on_scripted_backend_and_stdin(tmp_path: Path) -> None:
@@ -97,6 +87,14 @@ def test_empty_prompt(tmp_path: Path) -> None:
     assert "nothing to say" in out.stderr
 
 
+def test_config_prints_the_effective_settings(tmp_path: Path) -> None:
+    (tmp_path / "agenthost.toml").write_text(SCRIPTED)
+    out = agenthost("config", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["inference"]["tiers"]["main"] == ["script"]
+    assert "config file: agenthost.toml" in out.stderr
+
+
 @pytest.mark.realmodel
 def test_chat_streams_from_the_embedded_model(tmp_path: Path) -> None:
     """End to end: the default config, the real SmolLM2 weights, a real process."""
@@ -110,19 +108,11 @@ def test_chat_streams_from_the_embedded_model(tmp_path: Path) -> None:
 @pytest.mark.realmodel
 def test_ctrl_c_stops_the_reply_promptly(tmp_path: Path) -> None:
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "host.cli",
-            "chat",
-            "--max-tokens",
-            "400",
-            "Write a long story about a dragon.",
-        ],
+        agenthost_argv("chat", "--max-tokens", "400", "Write a long story about a dragon."),
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env={**os.environ, "NO_COLOR": "1"},
+        env=cli_env(),
     )
     assert proc.stdout is not None
     assert proc.stdout.read(10)  # the reply has started streaming
@@ -134,29 +124,3 @@ def test_ctrl_c_stops_the_reply_promptly(tmp_path: Path) -> None:
     assert len(out) < 600
     assert b"interrupted" in err
     assert b"Traceback" not in err
-
-
-def test_ctrl_c_saves_the_run_as_cancelled(tmp_path: Path) -> None:
-    words = " ".join(["word"] * 300)
-    (tmp_path / "agenthost.toml").write_text(
-        f'[inference.backends.local]\nkind = "scripted"\nreplies = ["{words}"]\n'
-        "token_delay_s = 0.02\n"
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "host.cli", "run", "talk for a while"],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "NO_COLOR": "1"},
-    )
-    assert proc.stderr is not None
-    for line in proc.stderr:  # wait until the run is streaming
-        if b"step 1" in line:
-            break
-    proc.send_signal(signal.SIGINT)
-    _out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 130, err
-    assert b"interrupted" in err
-    sessions = agenthost("sessions", "--json", cwd=tmp_path)
-    (row,) = json.loads(sessions.stdout)
-    assert row["status"] == "cancelled"

@@ -1,10 +1,12 @@
-"""Progress of a run on a terminal: streamed tokens, tool calls and budgets, on stderr."""
+"""Progress of a run on a terminal (streamed tokens, tool calls and budgets, on stderr), and
+the exit code its outcome gives the command."""
 
 from __future__ import annotations
 
 import json
 
 from rich.console import Console
+from rich.markup import escape
 
 from agents.events import (
     Compacted,
@@ -18,19 +20,30 @@ from agents.events import (
     ToolFinished,
     ToolStarted,
 )
-from agents.state import OutcomeKind
+from agents.state import Outcome, OutcomeKind
+from core.errors import INTERRUPTED, AgentHostError, BudgetExhausted, Denied
 
+# the categories of core.errors, per outcome; an ERROR's own code (Outcome.code) comes first
 EXIT_CODES: dict[OutcomeKind, int] = {
     OutcomeKind.COMPLETED: 0,
-    OutcomeKind.ERROR: 1,
-    OutcomeKind.BUDGET_EXHAUSTED: 4,
-    OutcomeKind.DENIED: 5,
-    OutcomeKind.CANCELLED: 130,
+    OutcomeKind.ERROR: AgentHostError.exit_code,
+    OutcomeKind.BUDGET_EXHAUSTED: BudgetExhausted.exit_code,
+    OutcomeKind.DENIED: Denied.exit_code,
+    OutcomeKind.CANCELLED: INTERRUPTED,
 }
 
 
+def exit_code(outcome: Outcome) -> int:
+    """The exit code of a run that ended so: an error's own (3 when no backend answered, ...),
+    else its kind's."""
+    if outcome.kind is OutcomeKind.ERROR and outcome.code is not None:
+        return outcome.code
+    return EXIT_CODES[outcome.kind]
+
+
 class ProgressPrinter:
-    """Prints each event as it happens. ``quiet`` keeps only the start and the end."""
+    """Prints each event as it happens. ``quiet`` keeps only the start and the end (the
+    outcome, with its cause)."""
 
     def __init__(self, console: Console, *, quiet: bool = False) -> None:
         self.console = console
@@ -49,6 +62,12 @@ class ProgressPrinter:
                 verb = "resuming" if event.resumed else "session"
                 where = f"[dim](trace {event.trace_id}, {event.agent})[/]"
                 c.print(f"[bold]{verb}[/] {event.session_id} {where}")
+            case RunFinished():
+                self._end_text()
+                o = event.outcome
+                colour = "green" if o.ok else "yellow" if o.kind is not OutcomeKind.ERROR else "red"
+                detail = f": {escape(' '.join(o.detail.split()))}" if o.detail else ""
+                c.print(f"[{colour}]{o.kind.value}[/]{detail}", highlight=False, soft_wrap=True)
             case _ if self.quiet:
                 return
             case StepStarted():
@@ -90,9 +109,3 @@ class ProgressPrinter:
                 c.print(
                     f"  [dim]context compacted: {event.dropped_messages} messages summarised[/]"
                 )
-            case RunFinished():
-                self._end_text()
-                o = event.outcome
-                colour = "green" if o.ok else "yellow" if o.kind is not OutcomeKind.ERROR else "red"
-                detail = f": {o.detail}" if o.detail else ""
-                c.print(f"[{colour}]{o.kind.value}[/]{detail}", highlight=False)

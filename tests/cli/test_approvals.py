@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import anyio
@@ -15,13 +14,14 @@ from approvals import ApprovalsConfig
 from host.host import Host
 from inference.backends.scripted import ScriptedBackend, ScriptedCall, Turn
 from settings import Settings, ToolPolicy
+from tests.cli.conftest import agenthost_argv, cli_env
 from tests.host.conftest import stdio_test_server
 
 pytestmark = pytest.mark.anyio
 
 
 async def agenthost(*args: str) -> subprocess.CompletedProcess[bytes]:
-    return await anyio.run_process([sys.executable, "-m", "host.cli", *args], check=False)
+    return await anyio.run_process(agenthost_argv(*args), check=False, env=cli_env())
 
 
 async def test_edit_and_approve_from_the_cli_then_audit(

@@ -7,7 +7,7 @@ import json
 import pydoc_data.topics
 from pathlib import Path
 
-from .test_cli import agenthost
+from tests.cli.conftest import agenthost
 
 SCRIPTED = """
 [inference.backends.script]
@@ -53,9 +53,9 @@ def test_ingest_search_ask(tmp_path: Path) -> None:
     assert "Sources:" in lines
     assert lines[-1].startswith(f"[1] {docs / 'nonlocal.txt'}:")
 
-    # a tenant sees only its own collections
+    # a tenant sees only its own collections (an unknown collection: a bad request)
     out = agenthost("search", "nonlocal", "-C", "py", "--tenant", "other", cwd=tmp_path)
-    assert out.returncode == 4
+    assert out.returncode == 2
     assert out.stderr.strip() == "error: no collection 'py'"
 
 

@@ -1,0 +1,5 @@
+"""``python -m cli``: the ``agenthost`` command."""
+
+from cli import main
+
+main()
