@@ -275,7 +275,7 @@ class RunTools:
         """Whether the task names a tool this plainly (``[tools] require_when``): then the
         first turn must call one, which small models otherwise skip."""
         threshold = self.config.require_when
-        if threshold is None or self.ranker is None:
+        if threshold == "never" or self.ranker is None:
             return False
         specs = [e.spec for e in self.entries().values()]
         return any(self.ranker.name_match(s, self.task) >= threshold for s in specs)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import fnmatch
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from agents.budget import Budget, Period
 from approvals.types import Risk
@@ -111,10 +111,15 @@ class ToolsConfig(BaseModel):
     always: list[str] = Field(
         default_factory=list, description="globs of tools offered on every turn"
     )
-    require_when: float | None = Field(
+    require_when: float | Literal["never"] = Field(
         0.6,
-        ge=0,
-        le=1,
         description="the first turn must call a tool when a tool's name matches the task this "
-        "well (the share of its name's words in the task); none: the model decides",
+        "well (the share of its name's words in the task, 0..1); never: the model decides",
     )
+
+    @field_validator("require_when")
+    @classmethod
+    def _share(cls, value: float | str) -> float | str:
+        if isinstance(value, float | int) and not 0 <= value <= 1:
+            raise ValueError("require_when is a share between 0 and 1, or 'never'")
+        return value

@@ -9,7 +9,7 @@ from settings import ServerConfig, ToolsConfig
 
 # Scripted models call the tools their script names, whatever the task says: offer them all
 # (tool selection itself is tested in test_selection.py, with real servers).
-ALL_TOOLS = ToolsConfig(offer=64, require_when=None)
+ALL_TOOLS = ToolsConfig(offer=64, require_when="never")
 
 TEST_SERVER = Path(__file__).with_name("mcp_test_server.py")
 

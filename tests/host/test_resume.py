@@ -27,6 +27,10 @@ token_delay_s = 0.15
 [servers.test]
 command = "{sys.executable}"
 args = ["{TEST_SERVER}"]
+
+[tools]  # the script calls its tools whatever the task says: offer them all
+offer = 64
+require_when = "never"
 """
     )
 
