@@ -1,8 +1,11 @@
 """The host as an MCP server, so IDEs and desktop assistants can hand it tasks.
 
-Tools: ``run_task`` (runs an agent; streams progress notifications; returns the answer, the
-outcome and the usage) and ``get_session``. Resources: ``agenthost://sessions`` (recent runs)
-and ``agenthost://sessions/{session_id}`` (one run: steps, tool calls, outcome).
+Tools: ``run_task`` (runs an agent from the same ``RunRequest`` fields the CLI takes: task,
+agent, role, tools, tier, budgets; reports progress at once with the session id, as tokens
+stream and after each step; a cancelled request saves the run as cancelled), ``resume_task``,
+``list_sessions`` and ``get_session``. A request that cannot run is a tool error with its
+reason. Resources: ``agenthost://sessions`` (recent runs) and
+``agenthost://sessions/{session_id}`` (one run: steps, tool calls, outcome).
 
     agenthost serve --mcp                      # stdio, for Claude Desktop / VS Code
     agenthost serve --mcp --transport http     # streamable HTTP on 127.0.0.1:8765/mcp
@@ -12,17 +15,17 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import asdict
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field, ValidationError
 
 from agents.budget import Budget
-from agents.events import RunEvent, StepFinished
+from agents.events import RunEvent, RunStarted, StepFinished, StepStarted, TokenDelta
 from agents.request import RunRequest
 from approvals import ApprovalRequest, Decision
 from core.errors import AgentHostError
@@ -66,6 +69,58 @@ class ElicitingAsker:
         return Decision("deny", "mcp-client", f"the user chose {answer.action}")
 
 
+TOKENS_PER_REPORT = 16
+
+
+class Progress:
+    """A run's events as MCP progress: at once (with the session id), every few streamed
+    tokens, and after each step. Progress counts steps, so it only grows: a step in flight is
+    its index minus one plus the share of its token allowance used so far."""
+
+    def __init__(self, ctx: Context[Host], max_steps: int | None) -> None:
+        self.ctx = ctx
+        self.total = float(max_steps) if max_steps else None
+        self.session = ""
+        self.done = 0.0
+        self.step = 0
+        self.tokens = 0
+        self.per_call = ctx.request_context.lifespan_context.settings.agent.max_tokens_per_call
+
+    async def __call__(self, event: RunEvent) -> None:
+        match event:
+            case RunStarted():
+                self.session = event.session_id
+                verb = "resumed" if event.resumed else "started"
+                await self._report(f"session {event.session_id} {verb}")
+            case StepStarted():
+                self.step, self.tokens = event.index, 0
+            case TokenDelta():
+                self.tokens += 1
+                if self.tokens % TOKENS_PER_REPORT == 0:
+                    share = min(self.tokens / self.per_call, 0.95)
+                    self.done = max(self.done, self.step - 1 + share)
+                    await self._report(f"step {self.step}: {self.tokens} tokens")
+            case StepFinished():
+                tools = ", ".join(t.name for t in event.step.tools) or "thinking"
+                self.done = float(event.spent.steps)
+                await self._report(f"step {event.step.index}: {tools}")
+            case _:
+                pass
+
+    async def _report(self, message: str) -> None:
+        await self.ctx.report_progress(self.done, self.total, message)
+
+
+@contextmanager
+def _tool_errors() -> Iterator[None]:
+    """A request that cannot run (a bad budget, an unknown role, tier or session) is a tool
+    error with its reason, not a bare failure."""
+    try:
+        yield
+    except (AgentHostError, ValidationError) as exc:
+        raise ToolError(str(exc)) from None
+
+
 def build_server(settings: Settings) -> MCPServer[Host]:
     running: dict[str, Host] = {}  # the host of the running server, for resource reads
 
@@ -81,38 +136,89 @@ def build_server(settings: Settings) -> MCPServer[Host]:
     async def run_task(
         task: str,
         ctx: Context[Host],
-        agent: Literal["react", "plan"] = "react",
+        agent: Literal["react", "plan"] | None = None,
         role: str | None = None,
-        max_steps: int | None = None,
-        max_cost_usd: float | None = None,
-        max_seconds: float | None = None,
+        tools: Annotated[
+            list[str] | None,
+            Field(description="only tools matching these globs, e.g. ['time__*']"),
+        ] = None,
+        tier: Annotated[str | None, Field(description="model tier (default: config)")] = None,
+        max_steps: Annotated[int | None, Field(ge=1)] = None,
+        max_input_tokens: Annotated[int | None, Field(ge=1)] = None,
+        max_output_tokens: Annotated[int | None, Field(ge=1)] = None,
+        max_cost_usd: Annotated[float | None, Field(ge=0)] = None,
+        max_seconds: Annotated[float | None, Field(gt=0)] = None,
     ) -> dict[str, Any]:
         """Run an agent on a task with agenthost's tools. Returns the answer, the outcome
-        (completed, budget_exhausted, denied, error), steps, tokens, cost and the session id.
-        Progress is reported after each step."""
-        host = ctx.request_context.lifespan_context
-        total = float(max_steps or settings.budgets.run.max_steps or 0) or None
-
-        async def progress(event: RunEvent) -> None:
-            if isinstance(event, StepFinished):
-                tools = ", ".join(t.name for t in event.step.tools) or "thinking"
-                await ctx.report_progress(
-                    event.spent.steps, total, f"step {event.step.index}: {tools}"
-                )
-
-        try:
+        (completed, budget_exhausted, denied, error, cancelled), steps, tokens, cost and the
+        session id. Progress is reported at once (with the session id), as tokens stream and
+        after each step; cancelling the request saves the run as cancelled (resume_task
+        continues it)."""
+        budget = Budget(
+            max_steps=max_steps,
+            max_input_tokens=max_input_tokens,
+            max_output_tokens=max_output_tokens,
+            max_cost_usd=max_cost_usd,
+            max_seconds=max_seconds,
+        )
+        with _tool_errors():
             request = RunRequest(
-                task,
-                agent=agent,
-                role=role,
-                budget=Budget(
-                    max_steps=max_steps, max_cost_usd=max_cost_usd, max_seconds=max_seconds
-                ),
+                task, agent=agent, role=role, tools=tuple(tools or ()), tier=tier, budget=budget
             )
-            result = await host.run(request, on_event=progress, asker=ElicitingAsker(ctx))
-        except (AgentHostError, ValidationError) as exc:
-            raise ToolError(str(exc)) from None
+            host = ctx.request_context.lifespan_context
+            limit = host.settings.budgets.run.overridden_by(budget).max_steps
+            result = await host.run(
+                request, on_event=Progress(ctx, limit), asker=ElicitingAsker(ctx)
+            )
         return result.to_dict()
+
+    @server.tool()
+    async def resume_task(
+        session_id: str,
+        ctx: Context[Host],
+        max_steps: Annotated[int | None, Field(ge=1)] = None,
+        max_output_tokens: Annotated[int | None, Field(ge=1)] = None,
+        max_cost_usd: Annotated[float | None, Field(ge=0)] = None,
+        max_seconds: Annotated[float | None, Field(gt=0)] = None,
+    ) -> dict[str, Any]:
+        """Continue a run that was cancelled, cut by its budget or killed, from its last
+        completed step (optionally with a larger budget). Completed runs are not run again."""
+        budget = Budget(
+            max_steps=max_steps,
+            max_output_tokens=max_output_tokens,
+            max_cost_usd=max_cost_usd,
+            max_seconds=max_seconds,
+        )
+        with _tool_errors():
+            host = ctx.request_context.lifespan_context
+            result = await host.resume(
+                session_id, budget=budget, on_event=Progress(ctx, budget.max_steps)
+            )
+        return result.to_dict()
+
+    @server.tool()
+    def list_sessions(
+        ctx: Context[Host],
+        limit: Annotated[int, Field(ge=1, le=500)] = 20,
+        status: Annotated[
+            str | None, Field(description="running, completed, budget_exhausted, ...")
+        ] = None,
+    ) -> list[dict[str, Any]]:
+        """Recent runs, newest first: id, status, task, steps, tokens, cost."""
+        rows = ctx.request_context.lifespan_context.store.recent(limit=limit, status=status)
+        return [
+            {
+                "session_id": r.id,
+                "status": r.status,
+                "task": r.task,
+                "agent": r.agent,
+                "steps": r.steps,
+                "tokens": {"input": r.input_tokens, "output": r.output_tokens},
+                "cost_usd": r.cost_usd,
+                "created_at": r.created_at.isoformat(),
+            }
+            for r in rows
+        ]
 
     @server.tool()
     def get_session(session_id: str, ctx: Context[Host]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from mcp import types
 from mcp.client import Client, ClientRequestContext
 from mcp.client.stdio import StdioServerParameters
 
+from memory.sessions import SessionStore
 from tests.host.conftest import TEST_SERVER
 from tests.host.test_host_edges import free_port
 from tests.host.test_resume import REPO, write_config
@@ -59,8 +60,12 @@ async def test_run_task_over_mcp_streams_progress_and_keeps_a_session_resource(
         assert summary["outcome"]["kind"] == "completed"
         assert summary["answer"] == "The total is 5."
         assert summary["steps"] == 6
-        assert [p[0] for p in reports] == [1, 2, 3, 4, 5, 6]
-        assert reports[0][1] == "step 1: test__add"
+        # at once, with the session id: a client's first-progress timeout never fires
+        assert reports[0] == (0, f"session {summary['session_id']} started")
+        steps = [p for p in reports if p[1] and p[1].startswith("step") and "tokens" not in p[1]]
+        assert [p[0] for p in steps] == [1, 2, 3, 4, 5, 6]
+        assert steps[0][1] == "step 1: test__add"
+        assert [p[0] for p in reports] == sorted(p[0] for p in reports)  # only ever grows
 
         resource = await client.read_resource(f"agenthost://sessions/{summary['session_id']}")
         body = json.loads(resource.contents[0].text)  # type: ignore[union-attr]
@@ -161,3 +166,57 @@ timeout_s = 30
         assert summary["outcome"]["kind"] == "denied"
         assert "mcp-client" in summary["outcome"]["detail"]
         assert victim.exists()
+
+
+async def test_run_task_takes_the_request_fields_and_says_why_it_refuses(
+    tmp_path: Path, isolated_home: Path
+) -> None:
+    write_config(tmp_path / "agenthost.toml")
+    async with Client(serve_stdio(tmp_path, isolated_home)) as client:
+        bad = await client.call_tool("run_task", {"task": "count", "max_steps": -1})
+        assert bad.is_error
+        assert "max_steps" in str(bad.content)
+        unknown = await client.call_tool("run_task", {"task": "count", "role": "nobody"})
+        assert unknown.is_error
+        assert "unknown role 'nobody'" in str(unknown.content)
+        cut = await client.call_tool(
+            "run_task", {"task": "count to five", "tools": ["test__*"], "max_steps": 2}
+        )
+        summary = json.loads(next(c.text for c in cut.content if isinstance(c, types.TextContent)))
+        assert summary["outcome"]["kind"] == "budget_exhausted"
+        listed = await client.call_tool("list_sessions", {"limit": 5})
+        assert listed.structured_content is not None
+        rows = listed.structured_content["result"]
+        assert rows[0]["session_id"] == summary["session_id"]
+        assert rows[0]["status"] == "budget_exhausted"
+
+
+async def test_a_cancelled_run_task_is_saved_and_resumes(
+    tmp_path: Path, isolated_home: Path
+) -> None:
+    write_config(tmp_path / "agenthost.toml")
+    store = SessionStore(f"sqlite:///{isolated_home / 'agenthost.db'}")
+    started: list[str] = []
+    async with Client(serve_stdio(tmp_path, isolated_home)) as client:
+        async with anyio.create_task_group() as tg:
+
+            async def on_progress(
+                progress: float, total: float | None, message: str | None
+            ) -> None:
+                if message and message.startswith("session "):
+                    started.append(message.split()[1])
+                if progress >= 2:  # two steps done: the client gives up (notifications/cancelled)
+                    tg.cancel_scope.cancel()
+
+            await client.call_tool(
+                "run_task", {"task": "count to five"}, progress_callback=on_progress
+            )
+        session = started[0]
+        with anyio.fail_after(30):
+            while store.get(session).status != "cancelled":  # noqa: ASYNC110 - another process
+                await anyio.sleep(0.1)
+        assert 2 <= store.get(session).steps < 6
+        resumed = await client.call_tool("resume_task", {"session_id": session})
+        text = next(c.text for c in resumed.content if isinstance(c, types.TextContent))
+        assert json.loads(text)["answer"] == "The total is 5."
+    store.close()
