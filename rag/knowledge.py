@@ -46,10 +46,10 @@ from rag.types import (
     Filters,
     Hit,
     IngestReport,
+    Location,
     Mode,
     Principal,
     SearchResult,
-    Location,
 )
 
 Vector = npt.NDArray[np.float32]
