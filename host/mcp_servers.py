@@ -55,7 +55,9 @@ class RemoteTool:
     name: str
     description: str
     input_schema: dict[str, Any]
-    read_only: bool = False
+    read_only: bool = False  # the server's annotations, as hints: only what it set explicitly
+    idempotent: bool = False
+    destructive: bool = False
 
 
 ToolsChanged = Callable[["ManagedServer"], None]
@@ -325,9 +327,16 @@ async def _list_all(client: Client) -> list[types.Tool]:
 
 
 def _remote(server: str, tool: types.Tool) -> RemoteTool:
-    annotations = tool.annotations
-    read_only = bool(annotations and annotations.read_only_hint)
-    return RemoteTool(server, tool.name, tool.description or "", dict(tool.input_schema), read_only)
+    hints = tool.annotations
+    return RemoteTool(
+        server,
+        tool.name,
+        tool.description or "",
+        dict(tool.input_schema),
+        read_only=bool(hints and hints.read_only_hint),
+        idempotent=bool(hints and hints.idempotent_hint),
+        destructive=bool(hints and hints.destructive_hint),
+    )
 
 
 def _describe(exc: BaseException) -> str:

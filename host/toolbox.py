@@ -85,7 +85,11 @@ class McpTools:
             for server in self.servers.values():
                 for tool in server.tools:
                     name = namespaced(server.name, tool.name)
-                    risk, policy = server.config.policy(tool.name)
+                    risk, policy = server.config.policy(
+                        tool.name,
+                        destructive=tool.destructive,
+                        cacheable=tool.read_only and tool.idempotent,
+                    )
                     entries[name] = Entry(name, server, tool, risk, policy)
             self._memo = (version, entries)
         return self._memo[1]

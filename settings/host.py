@@ -19,8 +19,16 @@ class ToolPolicy(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    risk: Risk | None = Field(None, description="overrides the server's default_risk")
-    cacheable: bool = Field(False, description="read-only: identical calls may reuse a result")
+    risk: Risk | None = Field(
+        None,
+        description="overrides the server's default_risk (default: high for a tool the server "
+        "annotates destructiveHint, else the server's default_risk)",
+    )
+    cacheable: bool | None = Field(
+        None,
+        description="identical calls may reuse a result (default: when the server annotates the "
+        "tool readOnlyHint and idempotentHint)",
+    )
     ttl_s: float = Field(300.0, gt=0, description="how long a cached result stays valid")
 
 
@@ -54,9 +62,17 @@ class ServerConfig(BaseModel):
     def transport(self) -> str:
         return "stdio" if self.command else "http"
 
-    def policy(self, tool: str) -> tuple[Risk, ToolPolicy]:
+    def policy(
+        self, tool: str, *, destructive: bool = False, cacheable: bool = False
+    ) -> tuple[Risk, ToolPolicy]:
+        """The tool's risk and policy: what this config says, else what the server's tool
+        annotations say (``destructive``: destructiveHint; ``cacheable``: readOnlyHint and
+        idempotentHint), else the server's defaults."""
         policy = self.tools.get(tool) or ToolPolicy()
-        return policy.risk or self.default_risk, policy
+        risk = policy.risk or ("high" if destructive else self.default_risk)
+        if policy.cacheable is None:
+            policy = policy.model_copy(update={"cacheable": cacheable})
+        return risk, policy
 
 
 class RoleConfig(BaseModel):

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from agents.tools import ToolResult
 from approvals import ApprovalRequest, ApprovalsConfig, Asker, Decision
+from host.host import Host
 from host.mcp_servers import ManagedServer, RemoteTool
 from host.toolbox import (
     CachedTools,
@@ -21,11 +23,13 @@ from host.toolbox import (
     RunTools,
     Toolbox,
 )
+from inference.backends.scripted import ScriptedBackend
 from inference.types import ToolCall
-from settings import RoleConfig, ServerConfig, ToolPolicy
+from settings import RoleConfig, ServerConfig, Settings, ToolPolicy
 
 pytestmark = pytest.mark.anyio
 
+ANNOTATED = Path(__file__).with_name("annotated_server.py")
 SCHEMA = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
 
 
@@ -179,3 +183,29 @@ async def test_toolbox_stacks_role_and_run_globs() -> None:
     assert set(box.entries("maths")) == {"s__add", "s__sub"}
     run = box.for_run("ses_1", role="maths", only=["*sub"])
     assert [s.name for s in run.specs()] == ["s__sub"]
+
+
+async def test_annotations_set_risk_and_caching_unless_the_config_says(
+    isolated_home: Path,
+) -> None:
+    """A real server's annotations, with no word about its tools in the config: destructive
+    → approval (denied by the default policy), read-only + idempotent → cached."""
+    annotated = ServerConfig(command=sys.executable, args=[str(ANNOTATED)])
+    overridden = annotated.model_copy(
+        update={"tools": {"erase": ToolPolicy(risk="low"), "lookup": ToolPolicy(cacheable=False)}}
+    )
+    async with Host(
+        Settings(home=isolated_home, servers={"a": annotated, "b": overridden}),
+        model=ScriptedBackend([]),
+    ) as host:
+        entries = host.toolbox.entries()
+        assert (entries["a__erase"].risk, entries["a__lookup"].policy.cacheable) == ("high", True)
+        assert not entries["a__now"].policy.cacheable
+        assert (entries["b__erase"].risk, entries["b__lookup"].policy.cacheable) == ("low", False)
+        run = host.toolbox.for_run("ses_1")
+        denied = await run.call(ToolCall("c1", "a__erase", {"name": "x"}))
+        assert denied.error_kind == "denied"
+        assert not (await run.call(ToolCall("c2", "b__erase", {"name": "x"}))).is_error
+        first = await run.call(ToolCall("c3", "a__lookup", {"key": "k"}))
+        again = await run.call(ToolCall("c4", "a__lookup", {"key": "k"}))
+        assert (first.cached, again.cached, again.content) == (False, True, first.content)
