@@ -15,10 +15,15 @@ model of ``[rag.embedding]``, the one the RAG server uses.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
+import threading
+from collections.abc import Sequence
 from typing import Any, Literal
 
+import numpy as np
+import numpy.typing as npt
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
@@ -29,6 +34,7 @@ from memory.compaction import summarize_session as summarize_stored_session
 from memory.notes import Embedder, NotesStore, Scope
 from memory.sessions import SessionStore, make_engine
 from rag.config import EmbeddingConfig
+from rag.errors import RagConfigError
 from settings import Settings
 
 log = logging.getLogger("agenthost.memory")
@@ -99,19 +105,42 @@ def build_server(
     return server
 
 
+class LazyEmbedder:
+    """The RAG embedder, loaded on the first note that needs it, so the server answers
+    ``initialize`` at once instead of after the model's load (seconds on 2 cores)."""
+
+    def __init__(self, config: EmbeddingConfig) -> None:
+        from rag.embedding import model_dir
+
+        self.config = config
+        self._model_id = model_dir(config)[1]  # the package's name and version: no load
+        self._inner: Embedder | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def model_id(self) -> str:
+        return self._model_id
+
+    def encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        with self._lock:
+            if self._inner is None:
+                from rag.embedding import SentenceTransformerEmbedder
+
+                self._inner = SentenceTransformerEmbedder(self.config)
+        return self._inner.encode(texts)
+
+
 def load_embedder(choice: str, config: EmbeddingConfig | None = None) -> Embedder | None:
-    """The RAG server's embedder (same model, same code), or None for keyword-only memory."""
+    """The RAG server's embedder (same model, same code), loaded on first use; None for
+    keyword-only memory (``none``, or ``auto`` where sentence-transformers is missing)."""
     if choice == "none":
         return None
-    try:
-        from rag.embedding import SentenceTransformerEmbedder
-    except ImportError:
+    if importlib.util.find_spec("sentence_transformers") is None:
         if choice == "minilm":
-            raise
+            raise RagConfigError("sentence-transformers is not installed: pip install it")
         log.warning("no embedding model available: recall is keyword-only")
         return None
-    embedder: Embedder = SentenceTransformerEmbedder(config or EmbeddingConfig())
-    return embedder
+    return LazyEmbedder(config or EmbeddingConfig())
 
 
 def main(argv: list[str] | None = None) -> None:
