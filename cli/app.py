@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cli import approvals, models, rag, runs, serve
+from cli import approvals, models, rag, runs, serve, servers
 from cli.boundary import App, options
 from core.errors import exit_codes_text
 
@@ -48,6 +48,7 @@ app.add_typer(runs.app)  # run, resume, sessions, show, tools
 app.add_typer(serve.app)  # serve, tui
 app.add_typer(rag.app)  # ingest, search, ask
 app.add_typer(approvals.app, name="approvals")
+app.add_typer(servers.app, name="servers")
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 ``AGENTHOST_*``); the only ``BaseSettings`` in agenthost."""
 
 from settings.host import BudgetsConfig, RoleConfig, ServerConfig, ToolPolicy, ToolsConfig
+from settings.mcp_json import ServersFileError, servers_from_json, to_toml
 from settings.model import (
     ConfigFileError,
     Settings,
@@ -16,6 +17,7 @@ __all__ = [
     "ConfigFileError",
     "RoleConfig",
     "ServerConfig",
+    "ServersFileError",
     "Settings",
     "ToolPolicy",
     "ToolsConfig",
@@ -23,4 +25,6 @@ __all__ = [
     "default_servers",
     "find_config_file",
     "load_settings",
+    "servers_from_json",
+    "to_toml",
 ]

@@ -19,7 +19,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, PrivateAttr, ValidationError, field_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -34,6 +34,7 @@ from inference.config import InferenceConfig
 from rag.config import RagConfig
 from sandbox.config import SandboxConfig
 from settings.host import BudgetsConfig, RoleConfig, ServerConfig, ToolPolicy, ToolsConfig
+from settings.mcp_json import servers_from_json
 
 ENV_PREFIX = "AGENTHOST_"
 _CONFIG_FILE: ContextVar[Path | None] = ContextVar("agenthost_config_file", default=None)
@@ -84,6 +85,11 @@ class Settings(BaseSettings):
         default_factory=default_servers,
         description="MCP servers by name; the defaults stay unless overridden or disabled",
     )
+    servers_json: list[Path] = Field(
+        default_factory=list,
+        description="Claude Desktop (mcpServers) or VS Code (servers) JSON files whose servers "
+        "are added; a server named in this file wins (relative paths: from this file's folder)",
+    )
     roles: dict[str, RoleConfig] = Field(default_factory=dict)
     tools: ToolsConfig = Field(default_factory=ToolsConfig)
     agent: AgentConfig = Field(default_factory=AgentConfig)
@@ -129,6 +135,17 @@ class Settings(BaseSettings):
                 merged[name] = base | cfg if both else cfg
             return merged
         return servers
+
+    @model_validator(mode="after")
+    def _add_servers_from_json(self) -> Settings:
+        source = _CONFIG_FILE.get()
+        base = source.parent if source is not None else Path.cwd()
+        for file in self.servers_json:
+            path = file.expanduser()
+            path = path if path.is_absolute() else base / path
+            for name, cfg in servers_from_json(path).items():
+                self.servers.setdefault(name, cfg)
+        return self
 
     @property
     def config_file(self) -> Path | None:
