@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -118,7 +119,10 @@ class Host:
             ranker = self._ranker()
             toolbox = Toolbox(servers, s.roles, gate, s.approvals, ranker=ranker, config=s.tools)
             if ranker.needs_embeddings(len(toolbox.entries())):
-                await anyio.to_thread.run_sync(ranker.load)  # once, off the event loop
+                # in the background: runs start at once, ranked by keywords until it is loaded
+                tg.start_soon(
+                    partial(anyio.to_thread.run_sync, abandon_on_cancel=True), ranker.load
+                )
         except BaseException:
             store.close()
             raise

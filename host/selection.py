@@ -6,8 +6,9 @@ recent turns, and the rest stay one ``search_tools`` call away.
 
 Relevance is BM25 over each tool's words (its server, name, description and argument names,
 split at ``_`` and case changes), joined, when a run has more tools than it may offer, by the
-cosine similarity of sentence embeddings (the RAG embedder, loaded once). Both are cheap per
-turn: tool texts are indexed once per tool list, the query is one short text.
+cosine similarity of sentence embeddings (the RAG embedder, loaded once in the background at
+the host's start; until it is there, keywords rank alone). Both are cheap per turn: tool texts
+are indexed once per tool list, the query is one short text.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Protocol
@@ -69,6 +71,7 @@ class ToolRanker:
         self.config = config
         self._make_encoder = encoder
         self._encoder: Encoder | None = None
+        self._loading = threading.Lock()
         self._docs: dict[str, tuple[Counter[str], int]] = {}
         self._vectors: dict[str, np.ndarray] = {}
 
@@ -82,13 +85,15 @@ class ToolRanker:
         return self.config.ranking == "embedding" or tool_count > self.config.offer
 
     def load(self) -> None:
-        """Load the embedding model now (blocking: call it from a worker thread)."""
-        if self._encoder is None and self._make_encoder is not None:
-            try:
-                self._encoder = self._make_encoder()
-            except Exception as exc:  # no model: keywords alone still rank
-                log.warning("tool ranking without embeddings: %s", exc)
-                self._make_encoder = None
+        """Load the embedding model now (blocking: the host calls it in a worker thread at
+        start, and ranks by keywords alone until it is there)."""
+        with self._loading:
+            if self._encoder is None and self._make_encoder is not None:
+                try:
+                    self._encoder = self._make_encoder()
+                except Exception as exc:  # no model: keywords alone still rank
+                    log.info("tool ranking without embeddings: %s", exc)
+                    self._make_encoder = None
 
     def rank(self, specs: Sequence[ToolSpec], query: str) -> list[tuple[ToolSpec, float]]:
         """``specs`` best first for ``query``, with a relevance in [0, 1]."""
@@ -97,8 +102,6 @@ class ToolRanker:
         lexical = self._bm25(specs, words(query))
         top = max(lexical) or 1.0
         scores = [s / top for s in lexical]
-        if self.needs_embeddings(len(specs)):
-            self.load()
         if self._encoder is not None and self.needs_embeddings(len(specs)):
             cosine = self._cosine(specs, query)
             # embeddings carry meaning, keywords carry exact names: both count

@@ -55,13 +55,19 @@ class MainScreen(Screen[None]):
 
     @on(TabbedContent.TabActivated)
     def _tab_changed(self, event: TabbedContent.TabActivated) -> None:
-        pane = event.pane.query_one(f"#{event.pane.id}-pane")
-        pane.call_after_refresh(lambda: _focus_first(pane))
+        tabs, tab_id = event.tabbed_content, event.pane.id
+        pane = event.pane.query_one(f"#{tab_id}-pane")
+        pane.call_after_refresh(lambda: _focus_first(pane, tabs, tab_id))
 
 
-def _focus_first(pane: Any) -> None:
+def _focus_first(pane: Any, tabs: TabbedContent, tab_id: str | None) -> None:
+    """Focus the pane's table, unless another tab was chosen meanwhile: focusing a widget in a
+    hidden pane activates its tab again, and two quick tab keys would then switch back and
+    forth for ever."""
     from textual.widgets import DataTable
 
+    if tabs.active != tab_id:
+        return
     tables = pane.query(DataTable)
     if tables:
         tables.first().focus()

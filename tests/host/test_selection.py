@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import anyio
 import pytest
 
 from agents.config import AgentConfig
@@ -95,6 +96,7 @@ async def test_the_right_tool_is_offered_among_many(isolated_home: Path) -> None
         ranker = host.toolbox.ranker
         assert ranker is not None
         assert ranker.needs_embeddings(len(specs))
+        await anyio.to_thread.run_sync(ranker.load)  # the host started it; wait for it here
         keywords = ToolRanker(ToolsConfig(ranking="keyword"))
         hits = keyword_hits = 0
         misses = []

@@ -10,7 +10,7 @@ import pytest
 from approvals import ApprovalsConfig
 from inference.backends.scripted import Script, ScriptedBackend
 from settings import Settings, ToolPolicy, default_servers
-from tests.host.conftest import stdio_test_server
+from tests.host.conftest import ALL_TOOLS, stdio_test_server
 from tui.app import OperatorApp
 
 
@@ -22,6 +22,7 @@ def console_settings(home: Path, **kw: Any) -> Settings:
         "time": default_servers()["time"].model_copy(update={"enabled": False}),
     }
     kw.setdefault("servers", servers)
+    kw.setdefault("tools", ALL_TOOLS)
     kw.setdefault("approvals", ApprovalsConfig(default="ask", timeout_s=60))
     return Settings(home=home, **kw)
 

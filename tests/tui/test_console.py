@@ -314,3 +314,20 @@ async def test_knowledge_search_shows_ranked_chunks_with_sources(
         assert "tokyo.md" in str(table.get_row_at(0)[2])
         await pilot.pause(0.2)
         assert "UTC+9" in text_of(app.screen.query_one("#rag-detail", Static))
+
+
+async def test_two_quick_tab_keys_end_on_the_second_tab(make_app: Any) -> None:
+    """Each tab focuses its table once drawn; a focus landing in a pane that is no longer
+    shown used to switch back to it, and the two tabs then swapped for ever."""
+    from textual.widgets import TabbedContent
+
+    app = make_app([Turn("x")])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        tabs = app.screen.query_one("#tabs", TabbedContent)
+        await pilot.press("2", "3")
+        seen = []
+        for _ in range(20):  # each pause lets every deferred focus run
+            await pilot.pause()
+            seen.append(tabs.active)
+        assert set(seen) == {"servers"}, seen
