@@ -3,6 +3,8 @@
 For each prompt the model is offered three tools. We count replies that parse into a valid
 call or answer (the decoder's job) and replies that pick the expected tool (the model's job),
 for constrained JSON (what agenthost does) against the same instructions unconstrained.
+It checks the tool name only (each tool has one argument); argument accuracy, and agenthost
+against raw llama-cpp-python on the same cases, is ``python -m evals.toolcalls.run``.
 
     python benchmarks/tool_calls.py
 """

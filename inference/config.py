@@ -35,7 +35,13 @@ class EmbeddedConfig(_Base):
     model_path: str | None = Field(None, description="a .gguf file; overrides model_package")
     model: str | None = Field(None, description="display name; defaults to the file name")
     n_ctx: int = Field(4096, ge=256)
-    n_threads: int | None = Field(None, description="defaults to the number of CPU cores")
+    n_threads: int | None = Field(
+        None,
+        ge=1,
+        description="llama.cpp threads; unset: chosen per call from the CPU cores that are free "
+        "(other processes' load, other agenthost processes generating), re-checked between "
+        "tokens; in server mode unset leaves it to llama_cpp.server",
+    )
     seed: int = 0
     timeouts: Timeouts = Field(default_factory=Timeouts)
     max_args_bytes: int = 64 * 1024

@@ -4,6 +4,10 @@ Generation runs in a worker thread; tokens cross to the event loop one chunk at 
 Closing the stream sets a flag the worker checks before every token, so cancelling a call
 stops llama.cpp within one token instead of letting it run to ``max_tokens``.
 
+The thread count is chosen per call from the cores that are free, and re-checked between tokens
+(``inference.threads``): ggml's threads spin at a barrier, so more threads than free cores
+collapses decoding. An explicit ``n_threads`` is used as is.
+
 Tool calls use constrained decoding: the request's tools become a JSON schema that
 llama.cpp compiles to a grammar, so even a 135M-parameter model always emits a
 well-formed ``{"tool": ..., "arguments": ...}`` or ``{"answer": ...}`` object.
@@ -16,7 +20,6 @@ import contextlib
 import hashlib
 import importlib.util
 import math
-import os
 import threading
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -33,6 +36,7 @@ from inference.config import EmbeddedConfig
 from inference.errors import BackendError, BackendResponseError, ModelNotFound
 from inference.grammar import gbnf_for_schema
 from inference.openai_wire import ChunkAssembler, plan_request
+from inference.threads import ThreadPolicy
 from inference.types import ChatRequest, Finish, Grammar, StreamEvent, Usage, UsageEvent
 
 
@@ -87,13 +91,15 @@ class EmbeddedBackend:
         n_threads: int | None = None,
         seed: int = 0,
         max_args_bytes: int = 64 * 1024,
+        threads: ThreadPolicy | None = None,
     ) -> None:
         self.name = name
         self.model_path = model_path
         self.model = model or model_path.stem
         self.capabilities = Capabilities(native_tools=False, json_schema=True, grammar=True)
         self.n_ctx = n_ctx
-        self.n_threads = n_threads or os.cpu_count() or 2
+        # None: chosen per call from the free cores; a number: used as is.
+        self.threads = threads or ThreadPolicy(fixed=n_threads or None)
         self.seed = seed
         self.max_args_bytes = max_args_bytes
         self._llama: Any = None
@@ -101,6 +107,11 @@ class EmbeddedBackend:
         self._lock = anyio.Lock()  # one generation at a time
         self._load_lock = anyio.Lock()
         self.generated_tokens_last_call = 0  # lets tests see that cancel stopped the model
+
+    @property
+    def n_threads(self) -> int:
+        """The thread count in use (the last one chosen, or the most it may use)."""
+        return self.threads.current or self.threads.max_threads
 
     @classmethod
     def from_config(cls, name: str, cfg: EmbeddedConfig) -> EmbeddedBackend:
@@ -117,6 +128,7 @@ class EmbeddedBackend:
     def _load(self) -> Any:
         from llama_cpp import Llama  # heavy import, only when the model is first used
 
+        self.threads.mark()  # the first call measures the machine over the load
         llama = Llama(
             model_path=str(self.model_path),
             n_ctx=self.n_ctx,
@@ -176,7 +188,7 @@ class EmbeddedBackend:
             stop = threading.Event()
             worker = threading.Thread(
                 target=_generate,
-                args=(llama, kwargs, _handoff(send), stop, counts),
+                args=(llama, kwargs, _handoff(send), stop, counts, self.threads),
                 name=f"llama-{self.name}",
                 daemon=True,
             )
@@ -218,13 +230,15 @@ class EmbeddedBackend:
             await self._ensure_loaded()
         except (BackendError, ModelNotFound) as exc:
             return Health(False, str(exc))
-        return Health(True, f"in process, {self.n_threads} threads, n_ctx {self.n_ctx}", self.model)
+        detail = f"in process, {self.threads.describe()}, n_ctx {self.n_ctx}"
+        return Health(True, detail, self.model)
 
     async def aclose(self) -> None:
         async with self._lock:
             if self._llama is not None:
                 self._llama.close()
                 self._llama = None
+            self.threads.close()
 
 
 _CLOSE = object()
@@ -268,26 +282,44 @@ def _generate(
     post: Callable[[Any], None],
     stop: threading.Event,
     counts: _Counts,
+    threads: ThreadPolicy,
 ) -> None:
-    """Worker thread: run llama.cpp, hand each chunk to the event loop, stop on request."""
+    """Worker thread: run llama.cpp, hand each chunk to the event loop, stop on request.
+
+    The thread count is set before the prompt is evaluated and re-checked between tokens.
+    """
     try:
-        chunks = llama.create_chat_completion(**kwargs)
-        try:
-            for chunk in chunks:
-                if counts.prompt is None:
-                    counts.prompt = llama.n_tokens  # prompt evaluated, first token sampled
-                counts.chunks += 1
-                if stop.is_set():
-                    counts.stopped = True
-                    break
-                post(chunk)
-        finally:
-            chunks.close()
-            counts.end = llama.n_tokens
+        with threads.generating():  # count as a machine-wide llama.cpp user before choosing
+            _set_threads(llama, threads.start())
+            chunks = llama.create_chat_completion(**kwargs)
+            try:
+                for chunk in chunks:
+                    if counts.prompt is None:
+                        counts.prompt = llama.n_tokens  # prompt evaluated, first token sampled
+                    counts.chunks += 1
+                    if stop.is_set():
+                        counts.stopped = True
+                        break
+                    post(chunk)
+                    changed = threads.poll()
+                    if changed is not None:
+                        _set_threads(llama, changed)
+            finally:
+                chunks.close()
+                counts.end = llama.n_tokens
+                threads.end()
     except BaseException as exc:  # delivered to the consumer, which raises it
         post(exc)
     finally:
         post(_CLOSE)
+
+
+def _set_threads(llama: Any, n: int) -> None:
+    """Set the threads for generation and prompt evaluation (both: a long prompt evaluated
+    with more threads than free cores collapses the same way)."""
+    ctx = getattr(llama, "_ctx", None)
+    if ctx is not None and hasattr(ctx, "set_n_threads"):
+        ctx.set_n_threads(n, n)
 
 
 def _as_backend_error(name: str, exc: BaseException) -> BackendError:

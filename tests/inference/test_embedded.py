@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.anyio, pytest.mark.realmodel]
 
 
 def make_backend(**kw: object) -> EmbeddedBackend:
-    cfg = EmbeddedConfig(n_threads=2, **kw)
+    cfg = EmbeddedConfig(**kw)  # threads chosen from the free cores, as by default
     return EmbeddedBackend.from_config("local", cfg)
 
 

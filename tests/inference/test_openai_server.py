@@ -40,7 +40,7 @@ HI = ChatRequest((Message.user("Say hello in five words."),), max_tokens=24)
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServerBackend]:
     logs = tmp_path_factory.mktemp("logs")
     backend = LlamaServerBackend(
-        "llama", EmbeddedConfig(mode="server", n_threads=2, n_ctx=2048), log_dir=logs
+        "llama", EmbeddedConfig(mode="server", n_threads=1, n_ctx=2048), log_dir=logs
     )
     anyio.run(backend.server.start)
     yield backend
@@ -155,7 +155,7 @@ async def test_sglang_backend_speaks_the_shared_openai_paths(
 async def test_server_mode_restarts_a_killed_server(tmp_path: Path) -> None:
     """The supervised llama_cpp.server is started again on the next call after it dies."""
     backend = LlamaServerBackend(
-        "supervised", EmbeddedConfig(mode="server", n_threads=2, n_ctx=1024), log_dir=tmp_path
+        "supervised", EmbeddedConfig(mode="server", n_threads=1, n_ctx=1024), log_dir=tmp_path
     )
     try:
         first = await collect(backend, HI)
@@ -175,7 +175,7 @@ async def test_server_mode_restarts_a_killed_server(tmp_path: Path) -> None:
 
 async def test_concurrent_first_calls_start_one_server(tmp_path: Path) -> None:
     backend = LlamaServerBackend(
-        "lazy", EmbeddedConfig(mode="server", n_threads=2, n_ctx=1024), log_dir=tmp_path
+        "lazy", EmbeddedConfig(mode="server", n_threads=1, n_ctx=1024), log_dir=tmp_path
     )
     results: list[str] = []
 
