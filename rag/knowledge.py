@@ -27,12 +27,13 @@ from rag.errors import (
     ExtractionError,
     IndexBusy,
     InvalidArgument,
+    RagConfigError,
     RagError,
     UnknownCollection,
 )
 from rag.expand import QueryExpander
 from rag.extract import extract
-from rag.fusion import mmr, rrf
+from rag.fusion import fuse, mmr
 from rag.ingest import embed_text, iter_files, under
 from rag.lexical import LexicalIndex
 from rag.rerank import Reranker
@@ -75,7 +76,26 @@ class Knowledge:
         self._dense_generation = -1
         self._write_lock = threading.Lock()
         self._dense_lock = threading.Lock()
+        self._check_embedder()
         self.recover()
+
+    def _check_embedder(self) -> None:
+        """Vectors of two models cannot share one index: one whose chunks were embedded by
+        another model than the configured one is refused (re-ingest into a fresh index)."""
+        built = self.meta.setting("embedder")
+        model = self.embedder.model_id
+        if built is None:
+            self.meta.set_setting("embedder", model)  # new, or from before this was recorded
+        elif built != model:
+            if not self.meta.has_chunks():
+                self.meta.set_setting("embedder", model)
+                return
+            self.close()
+            raise RagConfigError(
+                f"the index at {self.root} holds vectors of {built}, not of the configured "
+                f"{model}: ingest into a new rag.dir (or delete this one and ingest again), "
+                "or set rag.embedding back"
+            )
 
     def close(self) -> None:
         self.meta.close()
@@ -260,11 +280,12 @@ class Knowledge:
             ranks = self._rank(text, vector, dense, principal, cols, filters, n, mode)
             for side, found in ranks.items():
                 rankings[f"{side}:{i}" if i else side] = found
-        weights = {
-            name: cfg.bm25_weight if name.startswith("bm25") else cfg.dense_weight
-            for name in rankings
-        }
-        fused = rrf({name: [c for c, _ in r] for name, r in rankings.items()}, weights, cfg.rrf_k)
+        gates = self._bm25_gates(queries, rankings) if mode == "hybrid" else None
+        if gates and not gates.get("bm25", 1.0) and cfg.rewrite_docs and rankings.get("dense"):
+            rankings["rewrite"] = self._rewritten(
+                rankings["dense"], principal, cols, filters, n, cfg.rewrite_docs, cfg.rewrite_terms
+            )
+        fused = fuse(rankings, cfg, gates)
         ranked = sorted(fused, key=lambda c: -fused[c])
         mmr_lambda = cfg.mmr_lambda if mmr_lambda is None else mmr_lambda
         pool = ranked[: n if mmr_lambda is not None else k * 2]
@@ -287,6 +308,46 @@ class Knowledge:
             _hit(rows[c], fused[c], sims.get(c), bm25_rank.get(c), dense_rank.get(c))
             for c in pool[:k]
         ]
+
+    def _bm25_gates(
+        self, queries: Sequence[tuple[str, Vector]], rankings: dict[str, list[tuple[str, float]]]
+    ) -> dict[str, float]:
+        """Weight 0 for each BM25 ranking whose best hit holds less than
+        ``bm25_min_coverage`` of its query's information (``LexicalIndex.coverage``): the
+        query is worded unlike the corpus, and fusing BM25's ranking would only add noise to
+        the dense one. 1 for the others."""
+        threshold = self.config.retrieval.bm25_min_coverage
+        if threshold <= 0:
+            return {}
+        names = {f"bm25:{i}" if i else "bm25": text for i, (text, _) in enumerate(queries)}
+        tops = {name: rankings[name][0][0] for name in names if rankings.get(name)}
+        rows = self.meta.chunks(list(set(tops.values())))
+        return {  # no BM25 hit at all: nothing of the query is in the corpus, the gate closes
+            name: float(
+                name in tops
+                and tops[name] in rows
+                and self.lexical.coverage(text, rows[tops[name]]) >= threshold
+            )
+            for name, text in names.items()
+        }
+
+    def _rewritten(
+        self,
+        dense: Sequence[tuple[str, float]],
+        principal: Principal,
+        collections: Sequence[str],
+        filters: Filters | None,
+        n: int,
+        docs: int,
+        words: int,
+    ) -> list[tuple[str, float]]:
+        """BM25 of the query rewritten in the corpus's words (``LexicalIndex.rewrite``, ``words``
+        long) from the ``docs`` best dense hits, which the principal may read (the dense side
+        is masked)."""
+        top = [c for c, _ in dense[:docs]]
+        rows = self.meta.chunks(top)
+        text = self.lexical.rewrite([rows[c] for c in top if c in rows], words)
+        return self.lexical.search(text, principal, collections, filters, n) if text else []
 
     def _rank(
         self,

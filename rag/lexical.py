@@ -4,8 +4,10 @@ not read."""
 
 from __future__ import annotations
 
+import math
 import re
 import threading
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +19,40 @@ from rag.store import ChunkRow
 from rag.types import Filters, Principal
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+
+# English function words: they say nothing about whether a passage is about the query
+_FUNCTION_WORDS = """
+    a about after again all also an and another any are as at be been before being between
+    both but by can could did do does done each every for from get gets had has have here how
+    i if in instead into is it its just may me might more most must my no not of off on once
+    one only or other out over same should so some still such than that the their them then
+    there these this those through to too two under up very was way were what when where
+    whether which while who why will with would you your"""
+STOPWORDS = frozenset(_FUNCTION_WORDS.split())
+
+
+def _analyzer(stem: bool) -> tantivy.TextAnalyzer:
+    """The tokenizer of the ``en_stem`` fields (simple, lowercase, English stemmer)."""
+    builder = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple()).filter(
+        tantivy.Filter.lowercase()
+    )
+    if stem:
+        builder = builder.filter(tantivy.Filter.stemmer("english"))
+    return builder.build()
+
+
+_WORDS = _analyzer(stem=False)
+_STEMS = _analyzer(stem=True)
+
+
+def terms(text: str) -> list[str]:
+    """The stems BM25 indexes for ``text``, less function words, numbers and single letters."""
+    words, stems = _WORDS.analyze(text), _STEMS.analyze(text)
+    return [
+        s
+        for w, s in zip(words, stems, strict=True)
+        if len(w) > 1 and w not in STOPWORDS and not w.isdigit()
+    ]
 
 
 def _schema() -> tantivy.Schema:
@@ -125,6 +161,42 @@ class LexicalIndex:
         searcher = self._index.searcher()
         hits = searcher.search(q, limit, count=False).hits
         return [(str(searcher.doc(addr).get_first("chunk_id")), float(s)) for s, addr in hits]
+
+    def _idf(self, searcher: tantivy.Searcher, terms_: set[str]) -> dict[str, float]:
+        """BM25's idf of each stem in the text field (a stem no chunk has gets the highest)."""
+        n = max(int(searcher.num_docs), 1)
+        out = {}
+        for t in terms_:
+            df = int(searcher.doc_freq("text", t))
+            out[t] = math.log(1 + (n - df + 0.5) / (df + 0.5))
+        return out
+
+    def coverage(self, query: str, chunk: ChunkRow) -> float:
+        """How much of the query's information the chunk holds: the idf-weighted share of the
+        query's terms (``terms``) that occur in the chunk's text, headings or title, in [0, 1].
+        A BM25 hit that matched only the query's common words scores low: its ranking is
+        probably noise (the query is worded differently from the corpus)."""
+        wanted = set(terms(query))
+        if not wanted:
+            return 0.0
+        idf = self._idf(self._index.searcher(), wanted)
+        have = set(terms(" ".join([chunk.text, *chunk.headings, chunk.source.title])))
+        total = sum(idf.values())
+        return sum(w for t, w in idf.items() if t in have) / total if total > 0 else 0.0
+
+    def rewrite(self, chunks: Sequence[ChunkRow], n_terms: int) -> str:
+        """A query in the corpus's own words: the ``n_terms`` stems of ``chunks`` (their text
+        and headings) with the highest term frequency x idf, best first. Fed the best dense
+        hits of a question worded unlike the corpus, BM25 can then rank by the vocabulary the
+        question avoided (pseudo-relevance feedback from the dense side)."""
+        tf: Counter[str] = Counter()
+        for c in chunks:
+            tf.update(terms(" ".join([c.text, *c.headings])))
+        if not tf:
+            return ""
+        idf = self._idf(self._index.searcher(), set(tf))
+        best = sorted(tf, key=lambda t: (-tf[t] * idf[t], t))[:n_terms]
+        return " ".join(best)
 
     def filter_queries(
         self, principal: Principal, collections: Sequence[str], filters: Filters | None

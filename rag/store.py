@@ -123,6 +123,20 @@ class MetaStore:
             row = self._db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
         return int(row[0])
 
+    def setting(self, key: str) -> str | None:
+        """A text setting of the index (e.g. the embedding model its vectors come from)."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_setting(self, key: str, value: str) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def has_chunks(self) -> bool:
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM chunks LIMIT 1").fetchone() is not None
+
     def collection_generation(self, tenant: str, name: str) -> int | None:
         with self._lock:
             row = self._db.execute(

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from rag.chunking import chunk, split_fixed
 from rag.extract import Block, Extracted, extract
+from rag.ingest import embed_text
 
 from .conftest import TOPICS
 
@@ -74,3 +75,23 @@ def test_code_definitions_share_chunks_until_full() -> None:
     assert 1 < len(pieces) < 30
     assert all(len(p.text) <= 300 for p in pieces)
     assert pieces[0].headings[:2] == ("f0", "f1")
+
+
+def test_every_chunk_keeps_the_headings_of_its_section() -> None:
+    """A heading is never cut off from its text: each chunk carries its section's heading path
+    (title first), both indexes see it (BM25's headings and title fields; the embedded text
+    starts with it), and no chunk is a heading alone."""
+    for name in ("try", "formatstrings", "typesseq"):
+        doc = extract(Path(f"{name}.txt"), TOPICS[name].encode())
+        heading_lines = {b.text for b in doc.blocks if b.kind == "heading"}
+        pieces = chunk(doc, 1000, 120)
+        assert pieces
+        for p in pieces:
+            assert p.headings
+            assert p.headings[0] == doc.title
+            assert p.text.strip() not in heading_lines
+            context = embed_text(doc.title, p.headings, p.text).split("\n", 1)[0]
+            assert context == " > ".join(dict.fromkeys(p.headings))
+        # a section's text starts in a chunk that carries the section's own heading
+        for heading in heading_lines - {doc.title}:
+            assert any(p.headings[-1] == heading for p in pieces), heading

@@ -44,6 +44,9 @@ async def test_multi_query_fuses_each_rephrasings_ranking(
     knowledge: Knowledge, corpus: Path
 ) -> None:
     knowledge.ingest([corpus], "docs", tenant="acme")
+    # plain RRF, no BM25 gate: the fusion itself is tested in test_fusion.py
+    cfg = knowledge.config.retrieval
+    cfg.fusion, cfg.bm25_weight, cfg.dense_weight, cfg.bm25_min_coverage = "rrf", 1.0, 1.0, 0.0
     model = rephrasings(REPHRASING, QUESTION.upper(), REPHRASING)  # duplicates are dropped
     expander = QueryExpander(model)
     found = await knowledge.retrieve(QUESTION, ACME, k=4, expand="multi", expander=expander)
@@ -61,7 +64,7 @@ async def test_multi_query_fuses_each_rephrasings_ranking(
         for text in (QUESTION, REPHRASING)
         for mode in ("bm25", "dense")
     }
-    fused = rrf(rankings, {}, knowledge.config.retrieval.rrf_k)
+    fused = rrf(rankings, {}, cfg.rrf_k)
     expected = sorted(fused, key=lambda c: -fused[c])[:4]
     assert [h.chunk_id for h in found.hits] == expected
     plain = knowledge.search(QUESTION, ACME, k=4)
