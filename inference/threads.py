@@ -140,7 +140,8 @@ class CpuMeter:
 
     The agent's own children (MCP servers, the sandbox) work while the model waits for them;
     they are not competitors, so their time counts as ours. Finding them takes a walk of /proc
-    (about a millisecond), done for ``full`` samples; the others reread the children found last.
+    (1-3 ms on a busy 2-core machine), done for ``full`` samples at most every ``rescan_s``;
+    the other samples reread the children found last.
     """
 
     def __init__(
@@ -150,8 +151,11 @@ class CpuMeter:
         proc: Path = Path("/proc"),
         clock: Callable[[], float] = time.monotonic,
         own_time: Callable[[], float] = time.process_time,
+        rescan_s: float = 5.0,
     ) -> None:
         self.cpus = cpus if cpus is not None else usable_cpus()
+        self.rescan_s = rescan_s
+        self._scanned = -math.inf
         self.proc = proc
         self.clock = clock
         self.own_time = own_time
@@ -170,8 +174,9 @@ class CpuMeter:
 
     def _sample(self, full: bool) -> CpuSample:
         text = (self.proc / "stat").read_text()
-        if full:
+        if full and self.clock() - self._scanned >= self.rescan_s:
             self.children = self._descendants()
+            self._scanned = self.clock()
         reaped = os.times()
         own = self.own_time() + reaped.children_user + reaped.children_system
         for pid in self.children:

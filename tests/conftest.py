@@ -16,5 +16,9 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "home"
     monkeypatch.setenv("AGENTHOST_HOME", str(home))
     monkeypatch.delenv("AGENTHOST_CONFIG", raising=False)
+    # Scripted models call the tools their scripts name, whatever the task says, so tests
+    # offer every tool (and processes they start inherit it); tool selection is tested with
+    # an explicit [tools] in tests/host/test_selection.py.
+    monkeypatch.setenv("AGENTHOST_TOOLS__OFFER", "64")
     monkeypatch.chdir(tmp_path)
     return home

@@ -88,7 +88,7 @@ def many_servers() -> dict[str, ServerConfig]:
 
 
 async def test_the_right_tool_is_offered_among_many(isolated_home: Path) -> None:
-    settings = Settings(home=isolated_home, servers=many_servers())
+    settings = Settings(home=isolated_home, servers=many_servers(), tools=ToolsConfig())
     async with Host(settings, model=ScriptedBackend([])) as host:
         specs = [e.spec for e in host.toolbox.entries().values()]
         assert len(specs) >= 20
@@ -170,6 +170,7 @@ async def test_the_first_turn_calls_a_tool_when_the_task_names_one(isolated_home
     settings = Settings(
         home=isolated_home,
         servers={"test": ServerConfig(command=sys.executable, args=[str(TEST_SERVER)])},
+        tools=ToolsConfig(),
     )
     async with Host(settings, model=ScriptedBackend(script)) as host:
         await host.run("What is the server's process id (pid)?")
