@@ -108,7 +108,6 @@ def models(
         try:
             for name, backend in router.backends.items():
                 health = await backend.health()
-                price = cfg.prices.get(backend.model) or cfg.prices.get(name)
                 rows.append(
                     {
                         "backend": name,
@@ -117,7 +116,7 @@ def models(
                         "tiers": [t for t, chain in cfg.tiers.items() if name in chain],
                         "healthy": health.ok,
                         "detail": health.detail,
-                        "price": price.model_dump(exclude_defaults=True) if price else {},
+                        "price": router.price_of(name).model_dump(exclude_defaults=True),
                     }
                 )
         finally:

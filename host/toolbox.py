@@ -295,8 +295,8 @@ class RunTools:
         everything = [e.spec for e in self.entries().values()]
         assert self.ranker is not None
         found = [spec for spec, _ in self.ranker.rank(everything, query)[:FOUND_PER_SEARCH]]
-        self.found = [*(n for n in self.found if n not in {s.name for s in found})]
-        self.found += [s.name for s in found]
+        names = [s.name for s in found]
+        self.found = [n for n in self.found if n not in names] + names
         del self.found[: -2 * FOUND_PER_SEARCH]
         listing = [{"tool": s.name, "description": s.description.split("\n")[0]} for s in found]
         return ToolResult(json.dumps(listing, ensure_ascii=False))
