@@ -22,6 +22,35 @@ class Piece:
     line_end: int | None
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?:])\s+|\n\s*\n")
+
+
+def windows(text: str, size: int) -> list[str]:
+    """A chunk's sentence windows for embedding: consecutive sentences packed up to about
+    ``size`` characters (a longer sentence is a window of its own). ``[]`` when the chunk
+    fits in one window, or ``size`` is 0: its own vector is enough.
+
+    A small embedder (MiniLM was trained on 128-token inputs) averages a whole chunk into
+    one vector, so a question about one sentence of it can score low; scoring a chunk by
+    its best window finds it (docs/rag.md, "Sentence windows")."""
+    if size <= 0 or len(text) <= size:
+        return []
+    out: list[str] = []
+    current = ""
+    for sentence in _SENTENCE_END.split(text):
+        sentence = sentence.strip()
+        if not sentence:
+            continue
+        if current and len(current) + 1 + len(sentence) > size:
+            out.append(current)
+            current = sentence
+        else:
+            current = f"{current} {sentence}" if current else sentence
+    if current:
+        out.append(current)
+    return out if len(out) > 1 else []
+
+
 def chunk(doc: Extracted, size: int, overlap: int) -> list[Piece]:
     """Chunks of at most about ``size`` characters; consecutive chunks of one section share
     ``overlap`` characters. A heading change always starts a new chunk."""

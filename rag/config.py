@@ -15,6 +15,14 @@ class ChunkingConfig(BaseModel):
         1000, ge=100, description="target chunk size in characters (MiniLM reads 256 tokens)"
     )
     overlap: int = Field(120, ge=0, description="characters repeated between consecutive chunks")
+    window: int = Field(
+        0,
+        ge=0,
+        description="when > 0, a chunk longer than this is also embedded in sentence windows "
+        "of about this many characters and dense search scores it by its best vector (better "
+        "dense-only search; the default hybrid did not gain: docs/rag.md). Takes effect on "
+        "the next ingest of a source",
+    )
 
 
 class EmbeddingConfig(BaseModel):

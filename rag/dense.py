@@ -2,7 +2,10 @@
 scan of 100k x 384 float32 fits the latency goal on 2 cores, so no ANN library is needed).
 
 Tenant, ACL, collection and metadata filters become a boolean mask over rows that is applied
-before any ranking: rows the caller may not read never get a score."""
+before any ranking: rows the caller may not read never get a score.
+
+A chunk may have several vectors (its own and its sentence windows', ``rag.chunking.windows``);
+it scores by the best of them."""
 
 from __future__ import annotations
 
@@ -31,10 +34,21 @@ class _Codes:
 
 
 class DenseIndex:
-    def __init__(self, rows: Sequence[ChunkRow], vectors: Vectors) -> None:
+    def __init__(
+        self,
+        rows: Sequence[ChunkRow],
+        vectors: Vectors,
+        owner: npt.NDArray[np.int64] | None = None,
+    ) -> None:
+        """``vectors[j]`` belongs to chunk ``rows[owner[j]]``; ``owner`` is non-decreasing
+        and a chunk's own vector comes first (None: one vector a chunk)."""
         self.ids = [r.id for r in rows]
         self._pos = {cid: i for i, cid in enumerate(self.ids)}
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        self.owner = np.arange(len(rows), dtype=np.int64) if owner is None else owner
+        # where each chunk's vectors start; its own vector is the first
+        self._first = np.searchsorted(self.owner, np.arange(len(rows)))
+        self._end = np.r_[self._first[1:], len(self.owner)].astype(np.int64)
         self._tenants = _Codes({})
         self._collections = _Codes({})
         self._sources = _Codes({})
@@ -95,20 +109,31 @@ class DenseIndex:
         filters: Filters | None,
         limit: int,
     ) -> list[tuple[str, float]]:
-        """(chunk id, cosine similarity), best first, among rows the principal may read."""
+        """(chunk id, cosine similarity of its best vector), best first, among rows the
+        principal may read."""
         if not self.ids:
             return []
-        rows = np.flatnonzero(self.mask(principal, collections, filters))
-        if rows.size == 0:
+        readable = self.mask(principal, collections, filters)
+        if not readable.any():
             return []
         # a full scan avoids copying the matrix; a filtered one scores only readable rows
-        full = rows.size == len(self.ids)
+        rows = np.flatnonzero(readable[self.owner])
+        full = rows.size == len(self.owner)
         scores = self.vectors @ query if full else self.vectors[rows] @ query
-        k = min(limit, rows.size)
+        chunks = self.owner if full else self.owner[rows]
+        if len(self.owner) > len(self.ids):  # some chunks have windows: each by its best
+            starts = np.flatnonzero(np.r_[True, chunks[1:] != chunks[:-1]])
+            chunks, scores = chunks[starts], np.maximum.reduceat(scores, starts)
+        k = min(limit, chunks.size)
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top])]
-        picked = top if full else rows[top]
-        return [(self.ids[i], float(scores[j])) for i, j in zip(picked, top, strict=True)]
+        return [(self.ids[chunks[j]], float(scores[j])) for j in top]
 
     def vectors_of(self, ids: Sequence[str]) -> Vectors:
-        return self.vectors[[self._pos[c] for c in ids]]
+        """Each chunk's own vector (not its windows')."""
+        return self.vectors[self._first[[self._pos[c] for c in ids]]]
+
+    def similarities(self, ids: Sequence[str], query: npt.NDArray[np.float32]) -> list[float]:
+        """Each chunk's score as ``search`` gives it: its best vector's cosine similarity."""
+        spans = ((self._first[self._pos[c]], self._end[self._pos[c]]) for c in ids)
+        return [float((self.vectors[a:b] @ query).max()) for a, b in spans]

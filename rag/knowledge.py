@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rag.cache import AnswerCache
-from rag.chunking import Piece, chunk
+from rag.chunking import Piece, chunk, windows
 from rag.config import RagConfig
 from rag.dense import DenseIndex
 from rag.embedding import CachedEmbedder, Embedder, SentenceTransformerEmbedder
@@ -138,6 +138,7 @@ class Knowledge:
         acl_set = sorted(set(acl)) or ["*"]
         report = IngestReport(collection=collection)
         cfg = self.config.chunking
+        window = cfg.window
         with self._write_lock:
             self.lexical.begin()
             try:
@@ -153,14 +154,18 @@ class Knowledge:
             touched: list[int] = []
 
             def flush() -> None:
-                texts = [
-                    embed_text(t, p.headings, p.text) for _, _, t, _, _, ps in batch for p in ps
+                # a piece is embedded whole and, when long, in sentence windows as well
+                views = [
+                    [embed_text(title, p.headings, t) for t in (p.text, *windows(p.text, window))]
+                    for _, _, title, _, _, ps in batch
+                    for p in ps
                 ]
-                vectors = self.embedder.encode(texts)
-                offset = 0
+                flat = self.embedder.encode([t for v in views for t in v])
+                per_piece = np.split(flat, np.cumsum([len(v) for v in views])[:-1])
+                at = 0
                 for path, digest, title, kind, mtime, pieces in batch:
-                    vecs = vectors[offset : offset + len(pieces)]
-                    offset += len(pieces)
+                    vecs = per_piece[at : at + len(pieces)]
+                    at += len(pieces)
                     src = self.meta.replace_source(
                         tenant=tenant, collection=collection, path=str(path), title=title,
                         kind=kind, content_hash=digest, mtime=mtime, acl=acl_set,
@@ -226,10 +231,8 @@ class Knowledge:
         with self._dense_lock:
             generation = self.meta.generation()
             if self._dense is None or generation != self._dense_generation:
-                rows, vectors = self.meta.all_vectors()
-                if not rows:
-                    vectors = np.zeros((0, self.embedder.dim), dtype=np.float32)
-                self._dense = DenseIndex(rows, vectors)
+                rows, vectors, owner = self.meta.all_vectors(self.embedder.dim)
+                self._dense = DenseIndex(rows, vectors, owner)
                 self._dense_generation = generation
             return self._dense
 
@@ -298,7 +301,7 @@ class Knowledge:
         sims = {} if passage else dict(rankings.get("dense", []))
         missing = [c for c in pool if c not in sims]
         if missing:
-            sims.update(zip(missing, (dense.vectors_of(missing) @ qvec).tolist(), strict=True))
+            sims.update(zip(missing, dense.similarities(missing, qvec), strict=True))
         if mmr_lambda is not None and pool:
             order = mmr([fused[c] for c in pool], dense.vectors_of(pool), k, mmr_lambda)
             pool = [pool[i] for i in order]

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from rag.chunking import Piece
 from rag.embedding import Vectors
@@ -34,7 +35,8 @@ CREATE TABLE IF NOT EXISTS sources (
 CREATE TABLE IF NOT EXISTS chunks (
     id TEXT PRIMARY KEY, source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
     ordinal INTEGER NOT NULL, text TEXT NOT NULL, headings TEXT NOT NULL, kind TEXT NOT NULL,
-    page INTEGER, line_start INTEGER, line_end INTEGER, vec BLOB NOT NULL);
+    page INTEGER, line_start INTEGER, line_end INTEGER,
+    vec BLOB NOT NULL);  -- float32 vectors: the chunk's own, then its sentence windows'
 CREATE INDEX IF NOT EXISTS chunks_source ON chunks (source_id);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO meta VALUES ('generation', 0);
@@ -209,17 +211,21 @@ class MetaStore:
             ).fetchall()
         return [_chunk(r) for r in rows]
 
-    def all_vectors(self) -> tuple[list[ChunkRow], Vectors]:
-        """Every readable chunk with its vector, for the dense index."""
+    def all_vectors(self, dim: int) -> tuple[list[ChunkRow], Vectors, npt.NDArray[np.int64]]:
+        """Every readable chunk with its vectors, for the dense index: the chunks, all their
+        vectors stacked (a chunk's own first, then its sentence windows'), and for each
+        vector the position of its chunk in the list."""
         with self._lock:
             rows = self._db.execute(
                 f"SELECT {_CHUNK_COLS}, {_SOURCE_COLS}, c.vec FROM chunks c"
                 " JOIN sources s ON s.id = c.source_id WHERE s.state != 'deleting'"
             ).fetchall()
         if not rows:
-            return [], np.zeros((0, 0), dtype=np.float32)
+            return [], np.zeros((0, dim), dtype=np.float32), np.zeros(0, dtype=np.int64)
+        counts = np.array([len(r[-1]) // (4 * dim) for r in rows], dtype=np.int64)
         vecs = np.frombuffer(b"".join(r[-1] for r in rows), dtype=np.float32)
-        return [_chunk(r[:-1]) for r in rows], vecs.reshape(len(rows), -1)
+        owner = np.repeat(np.arange(len(rows), dtype=np.int64), counts)
+        return [_chunk(r[:-1]) for r in rows], vecs.reshape(-1, dim), owner
 
     # ---- writes -------------------------------------------------------------------------
 
@@ -250,10 +256,11 @@ class MetaStore:
         mtime: float,
         acl: Sequence[str],
         pieces: Sequence[Piece],
-        vectors: Vectors,
+        vectors: Sequence[Vectors],
     ) -> SourceRow:
         """Swap a source's chunks for new ones in one transaction, with the next version
-        stamp; the source stays 'indexing' until the lexical index has caught up."""
+        stamp; the source stays 'indexing' until the lexical index has caught up.
+        ``vectors[i]`` holds piece i's vectors: its own, then its sentence windows'."""
         with self.transaction() as db:
             row = db.execute(
                 "SELECT id, version FROM sources WHERE tenant = ? AND collection = ? AND path = ?",

@@ -145,11 +145,12 @@ def main() -> None:
     parser.add_argument("--dir", type=Path,
                         default=Path.home() / ".cache" / "agenthost" / "evals" / "rag")  # fmt: skip
     parser.add_argument("--embedding-package", help="rag.embedding.model_package to use")
+    parser.add_argument("--window", type=int, help="rag.chunking.window to use")
     parser.add_argument("--top", type=int, default=10, help="settings to print")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     started = time.perf_counter()
-    config = config_for(args.embedding_package)
+    config = config_for(args.embedding_package, args.window)
     kn = build_index(args.dir, config)
     data = collect(kn)
     scored = calibrate(data, kn.config.retrieval)

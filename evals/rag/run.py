@@ -41,11 +41,15 @@ COLLECTION = "pyref"
 SPLITS: tuple[Split, ...] = ("test", "all")
 
 
-def config_for(embedding_package: str | None = None) -> RagConfig:
-    """The default configuration, with another packaged embedder if one is named."""
-    if not embedding_package:
-        return RagConfig()
-    return RagConfig(embedding=EmbeddingConfig(model_package=embedding_package))
+def config_for(embedding_package: str | None = None, window: int | None = None) -> RagConfig:
+    """The default configuration, with another packaged embedder if one is named, and
+    sentence windows of ``window`` characters if given."""
+    config = RagConfig()
+    if embedding_package:
+        config.embedding = EmbeddingConfig(model_package=embedding_package)
+    if window is not None:
+        config.chunking = config.chunking.model_copy(update={"window": window})
+    return config
 
 
 def build_index(root: Path, config: RagConfig) -> Knowledge:
@@ -57,7 +61,8 @@ def build_index(root: Path, config: RagConfig) -> Knowledge:
         if not path.exists() or path.read_text() != text:
             path.write_text(text)
     model = config.embedding.model_path or config.embedding.model_package
-    kn = Knowledge(root / f"index-{Path(str(model)).name}", config)
+    window = f"-w{config.chunking.window}" if config.chunking.window else ""
+    kn = Knowledge(root / f"index-{Path(str(model)).name}{window}", config)
     report = kn.ingest([corpus], COLLECTION, tenant=TENANT.tenant)
     print(
         f"corpus: {len(pydoc_data.topics.topics)} documents, {report.chunks or 'cached'} chunks "
@@ -165,7 +170,7 @@ def variants(config: RagConfig, args: argparse.Namespace, router: Any) -> list[V
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     started = time.perf_counter()
-    config = config_for(args.embedding_package)
+    config = config_for(args.embedding_package, args.window)
     kn = build_index(args.dir, config)
     chunks = corpus_chunks_of(kn)
     router = build_router(InferenceConfig(), args.dir / "logs")
@@ -311,6 +316,8 @@ def cli() -> None:
                         help="retrieve and report only the test halves")  # fmt: skip
     parser.add_argument("--embedding-package", help="rag.embedding.model_package to use "
                         "(e.g. all_mpnet_base_v2; its own index is built under --dir)")  # fmt: skip
+    parser.add_argument("--window", type=int, help="rag.chunking.window (sentence windows; "
+                        "their own index is built under --dir)")  # fmt: skip
     parser.add_argument("--json", type=Path, help="write the results here too")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

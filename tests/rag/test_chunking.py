@@ -6,7 +6,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rag.chunking import chunk, split_fixed
+from rag.chunking import chunk, split_fixed, windows
 from rag.extract import Block, Extracted, extract
 from rag.ingest import embed_text
 
@@ -95,3 +95,19 @@ def test_every_chunk_keeps_the_headings_of_its_section() -> None:
         # a section's text starts in a chunk that carries the section's own heading
         for heading in heading_lines - {doc.title}:
             assert any(p.headings[-1] == heading for p in pieces), heading
+
+
+@settings(max_examples=60, deadline=None)
+@given(sentences=st.lists(paragraphs.map(lambda p: p + "."), min_size=1, max_size=20),
+       size=st.integers(40, 400))  # fmt: skip
+def test_sentence_windows_cover_the_chunk_in_order(sentences: list[str], size: int) -> None:
+    text = " ".join(sentences)
+    found = windows(text, size)
+    if len(text) <= size:
+        assert found == []
+        return
+    if found:  # none when it is one long sentence: the chunk's own vector is enough
+        assert " ".join(found).split() == text.split()
+        # a window is over size only when it is one sentence
+        assert all(len(w) <= size or w in sentences for w in found)
+    assert windows(text, 0) == []

@@ -37,7 +37,7 @@ def rephrasings(*queries: str) -> ScriptedBackend:
 
 def cosine_to(knowledge: Knowledge, text: str, chunk_id: str) -> float:
     query = knowledge.embedder.inner.encode([text])[0]
-    return float(knowledge.dense_index().vectors_of([chunk_id])[0] @ query)
+    return knowledge.dense_index().similarities([chunk_id], query)[0]
 
 
 async def test_multi_query_fuses_each_rephrasings_ranking(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.config import RagConfig
+from rag.config import ChunkingConfig, RagConfig
 from rag.embedding import Embedder
 from rag.errors import ChunkNotFound, IndexBusy, UnknownCollection
 from rag.knowledge import Knowledge
@@ -195,3 +195,33 @@ def test_a_second_writer_is_told_the_index_is_busy(
     assert second.ingest([corpus], "docs", tenant="acme").added == 5
     first.close()
     second.close()
+
+
+def test_sentence_windows_score_a_chunk_by_its_best_vector(
+    tmp_path: Path, embedder: Embedder, corpus: Path
+) -> None:
+    """With ``chunking.window`` a long chunk also has window vectors: dense search scores it
+    by the best, filters and ACLs still apply to every vector, and a hit's similarity is the
+    score search ranked it by."""
+    config = RagConfig(chunking=ChunkingConfig(window=200))
+    kn = Knowledge(tmp_path / "windowed", config, embedder=embedder)
+    try:
+        kn.ingest([corpus], "docs", tenant="acme")
+        secret = corpus.parent / "secret"
+        secret.mkdir()
+        (secret / "plan.md").write_text("# Plan\n\n" + "The merger with Initech closes. " * 20)
+        kn.ingest([secret], "docs", tenant="acme", acl=["board"])
+        dense = kn.dense_index()
+        assert len(dense.vectors) > len(dense.ids)  # windows were embedded
+        query = "a statement that debugging checks can be written with"
+        qvec = embedder.encode([query])[0]
+        hits = kn.search(query, ALICE, k=50, mode="dense")
+        assert not any("Initech" in h.text for h in hits)
+        for h in hits[:5]:
+            own = float(dense.vectors_of([h.chunk_id])[0] @ qvec)
+            assert h.similarity == pytest.approx(dense.similarities([h.chunk_id], qvec)[0])
+            assert h.similarity >= own - 1e-6
+        board = Principal("acme", frozenset({"board"}))
+        assert "Initech" in kn.search("merger Initech", board, k=1, mode="dense")[0].text
+    finally:
+        kn.close()
