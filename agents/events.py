@@ -37,6 +37,20 @@ class ToolStarted:
 
 
 @dataclass(frozen=True)
+class ToolProgress:
+    """A long-running tool's report (MCP ``notifications/progress``) while it works."""
+
+    call: ToolCall
+    progress: float
+    total: float | None = None
+    message: str | None = None
+
+    def text(self) -> str:
+        done = f"{self.progress:g}/{self.total:g}" if self.total else f"{self.progress:g}"
+        return f"{done} {self.message}" if self.message else done
+
+
+@dataclass(frozen=True)
 class ToolFinished:
     record: ToolRecord
 
@@ -72,6 +86,7 @@ RunEvent = (
     | StepStarted
     | TokenDelta
     | ToolStarted
+    | ToolProgress
     | ToolFinished
     | StepFinished
     | PlanUpdated

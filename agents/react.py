@@ -11,7 +11,7 @@ import time
 
 from agents.context import fit_context
 from agents.errors import ApprovalDenied, StepLimitReached
-from agents.events import StepFinished, StepStarted, ToolFinished, ToolStarted
+from agents.events import StepFinished, StepStarted, ToolFinished, ToolProgress, ToolStarted
 from agents.recorder import Span
 from agents.state import RunState, Step, ToolRecord
 from agents.turn import AgentContext, model_turn
@@ -128,7 +128,15 @@ async def call_tool(ctx: AgentContext, state: RunState, step: Step, call: ToolCa
     await ctx.emit(ToolStarted(call))
     span = Span(state.trace_id, "tool", call.name, parent_id=_parent(state))
     started = time.perf_counter()
-    result = await ctx.tools.call(call)
+    reports = 0
+
+    async def report(progress: float, total: float | None, message: str | None) -> None:
+        nonlocal reports
+        reports += 1
+        span.attributes["agenthost.tool.progress"] = progress / total if total else progress
+        await ctx.emit(ToolProgress(call, progress, total, message))
+
+    result = await ctx.tools.call(call, on_progress=report)
     record = ToolRecord(
         call_id=call.id,
         name=call.name,
@@ -138,6 +146,7 @@ async def call_tool(ctx: AgentContext, state: RunState, step: Step, call: ToolCa
         error_kind=result.error_kind,
         cached=result.cached,
         duration_s=time.perf_counter() - started,
+        attachments=result.attachments,
     )
     step.tools.append(record)
     await ctx.recorder.span(
@@ -148,6 +157,8 @@ async def call_tool(ctx: AgentContext, state: RunState, step: Step, call: ToolCa
                 "gen_ai.tool.call.id": call.id,
                 "agenthost.cached": result.cached,
                 "agenthost.error_kind": result.error_kind or "",
+                "agenthost.tool.progress_reports": reports,
+                "agenthost.tool.attachments": len(result.attachments),
             },
         )
     )

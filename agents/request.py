@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from agents.budget import Budget
@@ -18,7 +19,10 @@ class RunRequest:
 
     ``agent``, ``tier`` and ``budget`` left unset take the configured defaults; ``budget``
     limits replace the configured per-run ones limit by limit; ``tools`` (globs over
-    namespaced names, e.g. ``time__*``) narrows the role's tools for this run."""
+    namespaced names, e.g. ``time__*``) narrows the role's tools for this run. ``prompt``
+    (``SERVER:NAME``, with ``prompt_args``) is a connected server's prompt used as the task's
+    template, and ``resources`` (``SERVER:URI``) are attached to the task; the host composes
+    them (host/resources.py)."""
 
     task: str
     agent: str | None = None
@@ -29,9 +33,12 @@ class RunRequest:
     principal: Principal = field(default_factory=Principal)
     trace: TraceContext | None = None
     require_tool: bool = False  # the first model turn must call a tool (small models need it)
+    prompt: str | None = None
+    prompt_args: Mapping[str, str] = field(default_factory=dict)
+    resources: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if not self.task.strip():
+        if not self.task.strip() and self.prompt is None:
             raise InvalidRequest("the task is empty")
         if self.agent is not None and self.agent not in AGENT_KINDS:
             raise InvalidRequest(
@@ -39,6 +46,7 @@ class RunRequest:
             )
         object.__setattr__(self, "task", self.task.strip())
         object.__setattr__(self, "tools", tuple(self.tools))
+        object.__setattr__(self, "resources", tuple(self.resources))
 
     def with_(self, **changes: object) -> RunRequest:
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -51,6 +51,25 @@ class Outcome:
         return out
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """Content a tool returned that is not text (an image, audio, a binary resource): kept
+    beside the text the model reads, in the session, and handed on to the run's caller."""
+
+    kind: str  # image | audio | resource
+    mime_type: str
+    data: str = ""  # base64; "" when it was larger than the host keeps (see ``size``)
+    uri: str = ""  # a resource's URI
+    size: int = 0  # bytes, decoded
+
+    def label(self, number: int) -> str:
+        """How the model sees it (it reads only text)."""
+        where = f" {self.uri}" if self.uri else ""
+        kept = "" if self.data or not self.size else ", not kept: too large"
+        what = f"{self.mime_type}, {self.size} bytes{kept}"
+        return f"[{self.kind} attachment {number}{where}: {what}]"
+
+
 @dataclass
 class ToolRecord:
     """One tool call and what came back."""
@@ -63,6 +82,13 @@ class ToolRecord:
     error_kind: str | None = None  # e.g. unknown_tool, invalid_arguments, timeout, denied
     cached: bool = False
     duration_s: float = 0.0
+    attachments: tuple[Attachment, ...] = ()
+
+    def __post_init__(self) -> None:
+        # from the session store: attachments come back as dicts
+        self.attachments = tuple(
+            a if isinstance(a, Attachment) else Attachment(**a) for a in self.attachments
+        )
 
 
 @dataclass

@@ -8,7 +8,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from agents.state import Attachment
 from inference.types import Message, ToolCall, ToolSpec
+
+
+class OnProgress(Protocol):
+    """What a tool reports while it works (MCP ``notifications/progress``)."""
+
+    async def __call__(self, progress: float, total: float | None, message: str | None) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -18,6 +25,7 @@ class ToolResult:
     error_kind: str | None = None  # unknown_tool, timeout, server_down, denied, tool_error, ...
     cached: bool = False
     arguments: dict[str, Any] | None = None  # the arguments actually used, if an approver edited
+    attachments: tuple[Attachment, ...] = ()
 
     @classmethod
     def error(cls, kind: str, message: str) -> ToolResult:
@@ -32,7 +40,9 @@ class Toolset(Protocol):
         messages (a toolset with many tools may offer those that fit it best)."""
         ...
 
-    async def call(self, call: ToolCall) -> ToolResult: ...
+    async def call(self, call: ToolCall, on_progress: OnProgress | None = None) -> ToolResult:
+        """Run one call; a tool that reports progress reaches ``on_progress``."""
+        ...
 
 
 ToolFn = Callable[..., Any] | Callable[..., Awaitable[Any]]
@@ -51,7 +61,7 @@ class FunctionToolset:
     def specs(self, context: Sequence[Message] = ()) -> Sequence[ToolSpec]:
         return [spec for spec, _ in self._tools.values()]
 
-    async def call(self, call: ToolCall) -> ToolResult:
+    async def call(self, call: ToolCall, on_progress: OnProgress | None = None) -> ToolResult:
         self.calls.append(call)
         entry = self._tools.get(call.name)
         if entry is None:

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from approvals.types import ApprovalRequest, Decision
+from core import ids
 from core.errors import InvalidRequest
 
 GENESIS = "0" * 64
@@ -121,8 +122,25 @@ class ApprovalStore:
             self._audit(db, "requested", request.id, asdict(request))
             db.commit()
 
+    def resolve(self, ref: str) -> str:
+        """The approval id ``ref`` names: the id itself or a unique prefix (core/ids.py)."""
+        with Session(self.engine) as db:
+            if db.get(ApprovalRow, ref) is not None:
+                return ref
+
+            def starting_with(prefix: str) -> Sequence[str]:
+                match = col(ApprovalRow.id).startswith(prefix, autoescape=True)
+                return db.exec(select(ApprovalRow.id).where(match).limit(6)).all()
+
+            def missing(r: str) -> Exception:
+                return NotPending(f"no approval request {r!r}")
+
+            return ids.resolve(ref, "apr", starting_with, missing, "approval")
+
     def decide(self, approval_id: str, decision: Decision) -> ApprovalRow:
-        """Record a decision on a pending request; raise ``NotPending`` otherwise."""
+        """Record a decision on a pending request (by its id or a unique prefix); raise
+        ``NotPending`` otherwise."""
+        approval_id = self.resolve(approval_id)
         with Session(self.engine) as db:
             row = db.get(ApprovalRow, approval_id, with_for_update=True)
             if row is None:
@@ -178,6 +196,11 @@ class ApprovalStore:
     # ---- reading ----------------------------------------------------------------------
 
     def get(self, approval_id: str) -> ApprovalRow | None:
+        """By its id or a unique prefix; None when there is none."""
+        try:
+            approval_id = self.resolve(approval_id)
+        except NotPending:
+            return None
         with Session(self.engine) as db:
             return db.get(ApprovalRow, approval_id)
 

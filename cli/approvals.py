@@ -5,16 +5,19 @@ from __future__ import annotations
 import json
 import os
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from approvals import ApprovalStore, Decision
+from approvals.types import Decision
 from cli.boundary import App, BadArgument, err, settings
 from core.errors import AgentHostError
-from memory.sessions import make_engine
+from core.ids import short
+
+if TYPE_CHECKING:
+    from approvals.store import ApprovalStore
 
 app = App(
     help="Risky tool calls waiting for a decision: list them, approve, deny, audit.",
@@ -23,6 +26,10 @@ app = App(
 
 
 def _store() -> ApprovalStore:
+    # SQLModel loads for these commands only, not for every `agenthost` (serve --mcp included)
+    from approvals.store import ApprovalStore
+    from memory.sessions import make_engine
+
     return ApprovalStore(make_engine(settings().db_url))
 
 
@@ -39,13 +46,16 @@ def approvals_list(
     if as_json:
         print(json.dumps([r.model_dump(mode="json") for r in rows], indent=2))
         return
+    # short unique prefixes (accepted by approve/deny/edit and show/resume), never cut
     table = Table("id", "status", "tool", "risk", "session", "arguments", "waiting")
+    table.columns[0].no_wrap = table.columns[4].no_wrap = True
     now = time.time()
     for r in rows:
         waited = f"{now - r.created_at:.0f}s" if r.status == "pending" else r.decided_by or ""
         table.add_row(
-            r.id, r.status, r.tool, r.risk, r.session_id, json.dumps(r.arguments)[:60], waited
-        )
+            short(r.id), r.status, r.tool, r.risk, short(r.session_id),
+            json.dumps(r.arguments)[:60], waited,
+        )  # fmt: skip
     Console().print(table)
     if not rows:
         err.print("[dim]nothing pending[/]" if not show_all else "[dim]no approvals yet[/]")
@@ -58,7 +68,9 @@ def _decide(approval_id: str, decision: Decision) -> None:
 
 @app.command("approve")
 def approvals_approve(
-    approval_id: Annotated[str, typer.Argument(help="Request id (see `approvals list`).")],
+    approval_id: Annotated[
+        str, typer.Argument(help="Request id or a unique prefix (see `approvals list`).")
+    ],
     reason: Annotated[str, typer.Option(help="Why (goes into the audit log).")] = "",
     args: Annotated[
         str | None, typer.Option("--args", help="Run with these JSON arguments instead.")
@@ -80,7 +92,7 @@ def approvals_approve(
 
 @app.command("deny")
 def approvals_deny(
-    approval_id: Annotated[str, typer.Argument(help="Request id.")],
+    approval_id: Annotated[str, typer.Argument(help="Request id or a unique prefix of it.")],
     reason: Annotated[str, typer.Option(help="Why (the agent is told).")] = "",
     by: Annotated[str, typer.Option(help="Who decides.")] = os.environ.get("USER", "cli"),
 ) -> None:

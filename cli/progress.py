@@ -18,6 +18,7 @@ from agents.events import (
     StepStarted,
     TokenDelta,
     ToolFinished,
+    ToolProgress,
     ToolStarted,
 )
 from agents.state import Outcome, OutcomeKind
@@ -83,12 +84,17 @@ class ProgressPrinter:
                 c.print(
                     f"  [magenta]→ {event.call.name}[/] {args[:200]}", markup=True, highlight=False
                 )
+            case ToolProgress():
+                c.print(f"  [dim]… {escape(event.text())}[/]", highlight=False)
             case ToolFinished():
                 r = event.record
                 text = r.result.replace("\n", " ")
                 text = text[:160] + ("…" if len(text) > 160 else "")
                 tag = f"[red]✗ {r.error_kind}[/]" if r.is_error else "[green]←[/]"
                 cached = " [dim](cached)[/]" if r.cached else ""
+                if r.attachments:
+                    kinds = ", ".join(a.mime_type for a in r.attachments)
+                    cached += f" [dim](attached: {escape(kinds)})[/]"
                 c.print(
                     f"  {tag} {text}{cached} [dim]{r.duration_s * 1000:.0f} ms[/]", highlight=False
                 )

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -16,10 +18,13 @@ from agents.request import RunRequest
 from agents.state import RunResult
 from cli.boundary import App, BadArgument, err, run_async, settings
 from cli.progress import ProgressPrinter, exit_code
+from core import ids
 from core.errors import exit_codes_text
 from core.principal import Principal
-from host.host import Host
-from memory.sessions import SessionStore
+
+if TYPE_CHECKING:
+    from host.host import Host
+    from memory.sessions import SessionStore
 
 app = App()
 
@@ -49,12 +54,36 @@ QuietOpt = Annotated[
 ]
 
 
+# the engine (host, MCP client, SQLModel) loads for the commands that use it, not for every
+# `agenthost` invocation (`serve --mcp` has its own)
+def _host() -> Host:
+    from host.host import Host
+
+    return Host(settings())
+
+
+def _sessions() -> SessionStore:
+    from memory.sessions import SessionStore
+
+    return SessionStore(settings().db_url)
+
+
 def _budget(
     steps: int | None, cost: float | None, seconds: float | None, tokens: int | None
 ) -> Budget | None:
     if steps is None and cost is None and seconds is None and tokens is None:
         return None
     return Budget(max_steps=steps, max_cost_usd=cost, max_seconds=seconds, max_output_tokens=tokens)
+
+
+def _pairs(items: Sequence[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise BadArgument(f"--arg {item!r} must be KEY=VALUE")
+        out[key] = value
+    return out
 
 
 def _finish_run(result: RunResult, as_json: bool) -> None:
@@ -88,6 +117,10 @@ RUN_HELP = f"""Run an agent on a task with the configured MCP servers' tools.
       agenthost run "What time is it in Tokyo?"
 
       agenthost run "Plan a trip" --agent plan --max-steps 8 --max-cost 0.05 --json
+
+      agenthost run --prompt everything:args-prompt --arg city=Paris
+
+      agenthost run "Summarise it" --attach everything:demo://resource/static/document/features.md
     """
 
 
@@ -114,12 +147,32 @@ def run(
             "--require-tool", help="The first model turn must call a tool (small models need it)."
         ),
     ] = False,
+    prompt: Annotated[
+        str | None,
+        typer.Option(
+            "--prompt", help="A connected server's prompt as the task's template: SERVER:NAME."
+        ),
+    ] = None,
+    arg: Annotated[
+        list[str] | None, typer.Option("--arg", help="A prompt argument KEY=VALUE (repeatable).")
+    ] = None,
+    attach: Annotated[
+        list[str] | None,
+        typer.Option("--attach", help="Attach a server's resource to the task: SERVER:URI."),
+    ] = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    text = task if task is not None else ("" if sys.stdin.isatty() else sys.stdin.read())
-    if not text.strip():
+    if task is not None:
+        text = task
+    elif prompt is not None or sys.stdin.isatty():
+        text = ""
+    else:
+        text = sys.stdin.read()
+    if not text.strip() and prompt is None:
         raise BadArgument("nothing to do: give a task or pipe one on stdin")
+    if arg and prompt is None:
+        raise BadArgument("--arg needs --prompt")
     request = RunRequest(
         text,
         agent=agent,
@@ -128,10 +181,13 @@ def run(
         budget=_budget(max_steps, max_cost, max_seconds, max_output_tokens),
         principal=Principal.of(tenant=tenant, user=user),
         require_tool=require_tool,
+        prompt=prompt,
+        prompt_args=_pairs(arg or ()),
+        resources=tuple(attach or ()),
     )
 
     async def go() -> RunResult:
-        async with Host(settings()) as host:
+        async with _host() as host:
             return await host.run(request, on_event=ProgressPrinter(err, quiet=quiet))
 
     _finish_run(run_async(go), as_json)
@@ -139,7 +195,9 @@ def run(
 
 @app.command()
 def resume(
-    session: Annotated[str, typer.Argument(help="Session id (see `agenthost sessions`).")],
+    session: Annotated[
+        str, typer.Argument(help="Session id or a unique prefix (see `agenthost sessions`).")
+    ],
     max_steps: StepsOpt = None,
     max_cost: CostOpt = None,
     max_seconds: SecondsOpt = None,
@@ -155,7 +213,7 @@ def resume(
     budget = _budget(max_steps, max_cost, max_seconds, max_output_tokens)
 
     async def go() -> RunResult:
-        async with Host(settings()) as host:
+        async with _host() as host:
             return await host.resume(
                 session, budget=budget, on_event=ProgressPrinter(err, quiet=quiet)
             )
@@ -171,36 +229,42 @@ def sessions(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """List recent sessions: status, agent, steps, tokens, cost, task."""
-    store = SessionStore(settings().db_url)
+    """List recent sessions, newest first: a short id (a unique prefix: `agenthost show
+    4b4ec085` works, like git), status, steps, tokens, cost, task. --json has everything."""
+    store = _sessions()
     rows = store.recent(limit=limit, status=status)
     if as_json:
         print(json.dumps([r.model_dump(mode="json") for r in rows], indent=2))
         return
-    table = Table("session", "status", "agent", "steps", "tokens", "cost", "created", "task")
+    # a short unique prefix of the id (accepted wherever an id is, like git's), never cut
+    table = Table(box=box.SIMPLE_HEAD)
+    table.add_column("session", no_wrap=True, min_width=ids.SHORT)
+    table.add_column("status", no_wrap=True)
+    for name in ("steps", "tokens", "cost", "created"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("task", overflow="fold")
     for r in rows:
         table.add_row(
-            r.id,
+            ids.short(r.id),
             r.status,
-            r.agent,
             str(r.steps),
             f"{r.input_tokens}+{r.output_tokens}",
             f"${r.cost_usd:.4f}",
-            r.created_at.strftime("%Y-%m-%d %H:%M"),
-            r.task[:50],
+            r.created_at.strftime("%m-%d %H:%M"),
+            r.task[:60],
         )
     Console().print(table)
 
 
 @app.command()
 def show(
-    session: Annotated[str, typer.Argument(help="Session id.")],
+    session: Annotated[str, typer.Argument(help="Session id or a unique prefix of it.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show one session: its steps, tool calls, outcome and trace spans."""
-    store = SessionStore(settings().db_url)
-    row = store.get(session)
-    steps = store.steps(session)
+    store = _sessions()
+    row = store.get(session)  # the id or a unique prefix of it
+    steps = store.steps(row.id)
     spans = store.spans(row.trace_id)
     if as_json:
         print(
@@ -239,7 +303,7 @@ def tools(
     """Start the configured MCP servers and list their tools (for a role, if given)."""
 
     async def go() -> list[dict[str, Any]]:
-        async with Host(settings()) as host:
+        async with _host() as host:
             rows = [
                 {
                     "tool": e.name,

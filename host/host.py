@@ -32,6 +32,15 @@ from agents.turn import AgentContext
 from approvals import ApprovalGate, ApprovalStore, Asker, PolicyGate
 from host.errors import RunRejected
 from host.mcp_servers import ManagedServer
+from host.resources import (
+    PromptInfo,
+    ResourceInfo,
+    compose_task,
+    list_prompts,
+    list_resources,
+    read_resource,
+    render_prompt,
+)
 from host.selection import Encoder, ToolRanker
 from host.toolbox import Toolbox
 from inference import ChatModel
@@ -206,6 +215,22 @@ class Host:
         router = self.router
         return FREE if router is None else router.price_of(backend)
 
+    # ---- connected servers' resources and prompts ---------------------------------------
+
+    async def resources(self) -> list[ResourceInfo]:
+        return await list_resources(self.servers)
+
+    async def read_resource(self, ref: str) -> str:
+        """``SERVER:URI``'s text."""
+        return await read_resource(self.servers, ref)
+
+    async def prompts(self) -> list[PromptInfo]:
+        return await list_prompts(self.servers)
+
+    async def render_prompt(self, ref: str, arguments: dict[str, str] | None = None) -> str:
+        """``SERVER:NAME``'s messages as a task text."""
+        return await render_prompt(self.servers, ref, arguments or {})
+
     # ---- runs -------------------------------------------------------------------------
 
     async def run(
@@ -221,8 +246,11 @@ class Host:
             request = RunRequest(request)
         self._check_tier(request.tier)
         trace = request.trace
+        task = request.task
+        if request.prompt is not None or request.resources:
+            task = await compose_task(self.servers, request)
         state = RunState.new(
-            request.task,
+            task,
             agent=request.agent or self.settings.agent.kind,
             role=request.role,
             principal=request.principal,

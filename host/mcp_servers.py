@@ -28,6 +28,7 @@ from mcp.client.subscriptions import ListenNotSupportedError
 from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.shared.exceptions import MCPError
 
+from agents.tools import OnProgress
 from core.errors import Unavailable
 from settings.host import ServerConfig
 
@@ -276,16 +277,19 @@ class ManagedServer:
         return self._client
 
     async def call(
-        self, tool: str, arguments: dict[str, Any], *, limit_s: float | None = None
+        self,
+        tool: str,
+        arguments: dict[str, Any],
+        *,
+        limit_s: float | None = None,
+        on_progress: OnProgress | None = None,
     ) -> types.CallToolResult:
+        """Call a tool; its progress notifications reach ``on_progress``."""
         limit = limit_s or self.config.call_timeout_s
-        client = await self.wait_ready(min(limit, self.config.start_timeout_s))
-        if client is None:
-            why = f": {self.last_error}" if self.last_error else ""
-            raise ServerUnavailable(f"MCP server {self.name!r} is {self.state.value}{why}")
+        client = await self._ready_client(limit)
         try:
             with anyio.fail_after(limit):
-                return await client.call_tool(tool, arguments)
+                return await client.call_tool(tool, arguments, progress_callback=on_progress)
         except TimeoutError:
             self._note_error(f"{tool} timed out after {limit:g}s")
             await self._probe(client)  # hung, or just slow? a dead server gets restarted
@@ -306,6 +310,57 @@ class ManagedServer:
                 f"MCP server {self.name!r} is unreachable: {_describe(exc)}"
             ) from exc
 
+    async def _ready_client(self, limit_s: float) -> Client:
+        client = await self.wait_ready(min(limit_s, self.config.start_timeout_s))
+        if client is None:
+            why = f": {self.last_error}" if self.last_error else ""
+            raise ServerUnavailable(f"MCP server {self.name!r} is {self.state.value}{why}")
+        return client
+
+    # ---- resources and prompts ------------------------------------------------------
+
+    def _offers(self, capability: str) -> bool:
+        caps = self._client.server_capabilities if self._client is not None else None
+        return caps is not None and getattr(caps, capability, None) is not None
+
+    async def resources(self) -> list[types.Resource]:
+        """The server's resources (all pages); [] when it offers none."""
+        client = await self._ready_client(self.config.call_timeout_s)
+        if not self._offers("resources"):
+            return []
+        with anyio.fail_after(self.config.call_timeout_s):
+            return await _pages(lambda c: client.list_resources(cursor=c), "resources")
+
+    async def read_resource(self, uri: str) -> types.ReadResourceResult:
+        client = await self._ready_client(self.config.call_timeout_s)
+        with anyio.fail_after(self.config.call_timeout_s):
+            return await client.read_resource(uri)
+
+    async def prompts(self) -> list[types.Prompt]:
+        """The server's prompts (all pages); [] when it offers none."""
+        client = await self._ready_client(self.config.call_timeout_s)
+        if not self._offers("prompts"):
+            return []
+        with anyio.fail_after(self.config.call_timeout_s):
+            return await _pages(lambda c: client.list_prompts(cursor=c), "prompts")
+
+    async def get_prompt(self, name: str, arguments: dict[str, str]) -> types.GetPromptResult:
+        client = await self._ready_client(self.config.call_timeout_s)
+        with anyio.fail_after(self.config.call_timeout_s):
+            return await client.get_prompt(name, arguments)
+
+
+async def _pages(list_page: Callable[..., Any], field: str) -> list[Any]:
+    items: list[Any] = []
+    cursor: str | None = None
+    for _ in range(100):
+        page = await list_page(cursor)
+        items += getattr(page, field)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    return items
+
 
 async def _watchdog(up: anyio.Event, limit_s: float, scope: anyio.CancelScope) -> None:
     with anyio.move_on_after(limit_s):
@@ -315,15 +370,10 @@ async def _watchdog(up: anyio.Event, limit_s: float, scope: anyio.CancelScope) -
 
 
 async def _list_all(client: Client) -> list[types.Tool]:
-    tools: list[types.Tool] = []
-    cursor: str | None = None
-    for _ in range(100):
-        page = await client.list_tools(cursor=cursor, cache_mode="refresh")
-        tools += page.tools
-        cursor = page.next_cursor
-        if cursor is None:
-            break
-    return tools
+    async def page(cursor: str | None) -> types.ListToolsResult:
+        return await client.list_tools(cursor=cursor, cache_mode="refresh")
+
+    return await _pages(page, "tools")
 
 
 def _remote(server: str, tool: types.Tool) -> RemoteTool:

@@ -1,11 +1,13 @@
 """The host as an MCP server, so IDEs and desktop assistants can hand it tasks.
 
 Tools: ``run_task`` (runs an agent from the same ``RunRequest`` fields the CLI takes: task,
-agent, role, tools, tier, budgets; reports progress at once with the session id, as tokens
-stream and after each step; a cancelled request saves the run as cancelled), ``resume_task``,
-``list_sessions`` and ``get_session``. A request that cannot run is a tool error with its
-reason. Resources: ``agenthost://sessions`` (recent runs) and
-``agenthost://sessions/{session_id}`` (one run: steps, tool calls, outcome).
+agent, role, tools, tier, budgets, a connected server's prompt as template, attached
+resources; reports progress at once with the session id, as tokens stream, as long-running
+tools report and after each step; a cancelled request saves the run as cancelled),
+``resume_task``, ``list_sessions`` and ``get_session``. A request that cannot run is a tool
+error with its reason. Resources: ``agenthost://sessions`` (recent runs) and
+``agenthost://sessions/{session_id}`` (one run: steps, tool calls with their attachments,
+outcome). Prompt: ``delegate`` (hand a task to run_task).
 
     agenthost serve --mcp                      # stdio, for Claude Desktop / VS Code
     agenthost serve --mcp --transport http     # streamable HTTP on 127.0.0.1:8765/mcp
@@ -15,17 +17,26 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
+import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field, ValidationError
 
 from agents.budget import Budget
-from agents.events import RunEvent, RunStarted, StepFinished, StepStarted, TokenDelta
+from agents.events import (
+    RunEvent,
+    RunStarted,
+    StepFinished,
+    StepStarted,
+    TokenDelta,
+    ToolProgress,
+)
 from agents.request import RunRequest
 from approvals import ApprovalRequest, Decision
 from core.errors import AgentHostError
@@ -100,6 +111,8 @@ class Progress:
                     share = min(self.tokens / self.per_call, 0.95)
                     self.done = max(self.done, self.step - 1 + share)
                     await self._report(f"step {self.step}: {self.tokens} tokens")
+            case ToolProgress():
+                await self._report(f"step {self.step}: {event.call.name} {event.text()}")
             case StepFinished():
                 tools = ", ".join(t.name for t in event.step.tools) or "thinking"
                 self.done = float(event.spent.steps)
@@ -134,8 +147,8 @@ def build_server(settings: Settings) -> MCPServer[Host]:
 
     @server.tool()
     async def run_task(
-        task: str,
         ctx: Context[Host],
+        task: Annotated[str, Field(description="what to do (may be empty with a prompt)")] = "",
         agent: Literal["react", "plan"] | None = None,
         role: str | None = None,
         tools: Annotated[
@@ -148,12 +161,24 @@ def build_server(settings: Settings) -> MCPServer[Host]:
         max_output_tokens: Annotated[int | None, Field(ge=1)] = None,
         max_cost_usd: Annotated[float | None, Field(ge=0)] = None,
         max_seconds: Annotated[float | None, Field(gt=0)] = None,
+        prompt: Annotated[
+            str | None,
+            Field(description="a connected server's prompt as the task's template: SERVER:NAME"),
+        ] = None,
+        prompt_args: Annotated[
+            dict[str, str] | None, Field(description="the prompt's arguments")
+        ] = None,
+        resources: Annotated[
+            list[str] | None,
+            Field(description="connected servers' resources to attach: SERVER:URI"),
+        ] = None,
     ) -> dict[str, Any]:
         """Run an agent on a task with agenthost's tools. Returns the answer, the outcome
-        (completed, budget_exhausted, denied, error, cancelled), steps, tokens, cost and the
-        session id. Progress is reported at once (with the session id), as tokens stream and
-        after each step; cancelling the request saves the run as cancelled (resume_task
-        continues it)."""
+        (completed, budget_exhausted, denied, error, cancelled), steps, tokens, cost, the
+        session id and the tools' non-text attachments (their data is in the session
+        resource). Progress is reported at once (with the session id), as tokens stream, as
+        long-running tools report, and after each step; cancelling the request saves the run
+        as cancelled (resume_task continues it)."""
         budget = Budget(
             max_steps=max_steps,
             max_input_tokens=max_input_tokens,
@@ -163,14 +188,22 @@ def build_server(settings: Settings) -> MCPServer[Host]:
         )
         with _tool_errors():
             request = RunRequest(
-                task, agent=agent, role=role, tools=tuple(tools or ()), tier=tier, budget=budget
+                task,
+                agent=agent,
+                role=role,
+                tools=tuple(tools or ()),
+                tier=tier,
+                budget=budget,
+                prompt=prompt,
+                prompt_args=prompt_args or {},
+                resources=tuple(resources or ()),
             )
             host = ctx.request_context.lifespan_context
             limit = host.settings.budgets.run.overridden_by(budget).max_steps
             result = await host.run(
                 request, on_event=Progress(ctx, limit), asker=ElicitingAsker(ctx)
             )
-        return result.to_dict()
+        return result.to_dict() | {"attachments": _attachments(host, result.session_id)}
 
     @server.tool()
     async def resume_task(
@@ -236,7 +269,26 @@ def build_server(settings: Settings) -> MCPServer[Host]:
         """One session: steps, tool calls, outcome."""
         return json.dumps(_session(running["host"], session_id))
 
+    @server.prompt()
+    def delegate(task: str) -> str:
+        """Hand a task to agenthost: the assistant calls run_task with it and reports back."""
+        return (
+            f"Use agenthost's run_task tool to do this task: {task}\n"
+            "When it finishes, give me its answer, its outcome and its session id."
+        )
+
     return server
+
+
+def _attachments(host: Host, session_id: str) -> list[dict[str, Any]]:
+    """What the run's tools returned that is not text, without the data itself."""
+    return [
+        {"step": s.index, "tool": t.name, "kind": a.kind, "mime_type": a.mime_type,
+         "size": a.size, "uri": a.uri}
+        for s in host.store.steps(session_id)
+        for t in s.tools
+        for a in t.attachments
+    ]  # fmt: skip
 
 
 def _session(host: Host, session_id: str) -> dict[str, Any]:
@@ -246,7 +298,7 @@ def _session(host: Host, session_id: str) -> dict[str, Any]:
         raise ToolError(str(exc)) from None
     return {
         "session": row.model_dump(mode="json"),
-        "steps": [asdict(s) for s in host.store.steps(session_id)],
+        "steps": [asdict(s) for s in host.store.steps(row.id)],  # get() took a prefix too
     }
 
 
@@ -257,8 +309,22 @@ async def serve(
     bind: str = "127.0.0.1",
     port: int = 8765,
 ) -> None:
+    """Serve until the client goes away or a SIGTERM/SIGHUP comes (a client closing its
+    stdio server sends one): runs in flight are cancelled and saved as cancelled, so a
+    session never stays ``running`` after its server is gone (resume_task continues it)."""
     server = build_server(settings)
-    if transport == "stdio":
-        await server.run_stdio_async()
-    else:
-        await server.run_streamable_http_async(host=bind, port=port)
+    async with anyio.create_task_group() as tg:
+
+        async def stop_on_signal() -> None:
+            with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGHUP) as signals:
+                async for signum in signals:
+                    log.info("%s: stopping, cancelling runs in flight", signal.Signals(signum).name)
+                    tg.cancel_scope.cancel()
+                    return
+
+        tg.start_soon(stop_on_signal)
+        if transport == "stdio":
+            await server.run_stdio_async()
+        else:
+            await server.run_streamable_http_async(host=bind, port=port)
+        tg.cancel_scope.cancel()

@@ -28,8 +28,8 @@ import jsonschema
 from mcp import types
 from mcp.shared.exceptions import MCPError
 
-from agents.state import RunState
-from agents.tools import ToolResult
+from agents.state import Attachment, RunState
+from agents.tools import OnProgress, ToolResult
 from approvals import ApprovalGate, ApprovalRequest, ApprovalsConfig, Asker, Risk
 from host.cache import ToolResultCache
 from host.errors import UnknownRole
@@ -66,7 +66,9 @@ class Tools(Protocol):
         """The tools this layer offers now, by namespaced name."""
         ...
 
-    async def call(self, entry: Entry, arguments: dict[str, Any]) -> ToolResult: ...
+    async def call(
+        self, entry: Entry, arguments: dict[str, Any], on_progress: OnProgress | None = None
+    ) -> ToolResult: ...
 
 
 class McpTools:
@@ -94,9 +96,11 @@ class McpTools:
             self._memo = (version, entries)
         return self._memo[1]
 
-    async def call(self, entry: Entry, arguments: dict[str, Any]) -> ToolResult:
+    async def call(
+        self, entry: Entry, arguments: dict[str, Any], on_progress: OnProgress | None = None
+    ) -> ToolResult:
         try:
-            result = await entry.server.call(entry.tool.name, arguments)
+            result = await entry.server.call(entry.tool.name, arguments, on_progress=on_progress)
         except ServerUnavailable as exc:
             return ToolResult.error(
                 "server_down", f"{exc}. Try again shortly, or use another tool."
@@ -105,10 +109,10 @@ class McpTools:
             return ToolResult.error("timeout", str(exc))
         except MCPError as exc:
             return ToolResult.error("tool_error", exc.error.message)
-        text = render(result)
+        text, attachments = render(result)
         if result.is_error:
             return ToolResult.error("tool_error", text)
-        return ToolResult(text)
+        return ToolResult(text, attachments=attachments)
 
 
 class CachedTools:
@@ -123,9 +127,11 @@ class CachedTools:
     def entries(self) -> Mapping[str, Entry]:
         return self.inner.entries()
 
-    async def call(self, entry: Entry, arguments: dict[str, Any]) -> ToolResult:
+    async def call(
+        self, entry: Entry, arguments: dict[str, Any], on_progress: OnProgress | None = None
+    ) -> ToolResult:
         if not entry.policy.cacheable:
-            return await self.inner.call(entry, arguments)
+            return await self.inner.call(entry, arguments, on_progress)
         server = entry.server
         key = self.cache.key(
             server.name, server.generation, self._hash(server), entry.tool.name, arguments
@@ -133,7 +139,7 @@ class CachedTools:
         hit = self.cache.get(key)
         if hit is not None:
             return ToolResult(hit, cached=True)
-        result = await self.inner.call(entry, arguments)
+        result = await self.inner.call(entry, arguments, on_progress)
         if not result.is_error:
             self.cache.put(key, result.content, entry.policy.ttl_s)
         return result
@@ -172,9 +178,11 @@ class GatedTools:
     def entries(self) -> Mapping[str, Entry]:
         return self.inner.entries()
 
-    async def call(self, entry: Entry, arguments: dict[str, Any]) -> ToolResult:
+    async def call(
+        self, entry: Entry, arguments: dict[str, Any], on_progress: OnProgress | None = None
+    ) -> ToolResult:
         if not self.approvals.needs_approval(entry.risk):
-            return await self.inner.call(entry, arguments)
+            return await self.inner.call(entry, arguments, on_progress)
         request = ApprovalRequest(
             session_id=self.session_id,
             tool=entry.name,
@@ -190,14 +198,14 @@ class GatedTools:
                 "denied", f"approval denied by {decision.by}: {decision.reason}"
             )
         if decision.arguments is None:
-            return await self.inner.call(entry, arguments)
+            return await self.inner.call(entry, arguments, on_progress)
         try:
             jsonschema.validate(decision.arguments, entry.spec.parameters)
         except jsonschema.ValidationError as exc:
             return ToolResult.error(
                 "invalid_arguments", f"the approver's edited arguments: {exc.message}"
             )
-        result = await self.inner.call(entry, decision.arguments)
+        result = await self.inner.call(entry, decision.arguments, on_progress)
         return replace(result, arguments=decision.arguments)
 
 
@@ -213,8 +221,10 @@ class FilteredTools:
             name: e for name, e in self.inner.entries().items() if self.allows(e.server.name, name)
         }
 
-    async def call(self, entry: Entry, arguments: dict[str, Any]) -> ToolResult:
-        return await self.inner.call(entry, arguments)
+    async def call(
+        self, entry: Entry, arguments: dict[str, Any], on_progress: OnProgress | None = None
+    ) -> ToolResult:
+        return await self.inner.call(entry, arguments, on_progress)
 
 
 SEARCH_TOOLS = ToolSpec(
@@ -301,7 +311,7 @@ class RunTools:
         listing = [{"tool": s.name, "description": s.description.split("\n")[0]} for s in found]
         return ToolResult(json.dumps(listing, ensure_ascii=False))
 
-    async def call(self, call: ToolCall) -> ToolResult:
+    async def call(self, call: ToolCall, on_progress: OnProgress | None = None) -> ToolResult:
         if call.name == SEARCH_TOOLS.name and self.ranker is not None:
             return self._search(call)
         entries = self.entries()
@@ -312,7 +322,7 @@ class RunTools:
                 "unknown_tool",
                 f"tool {call.name!r} is not available to this run now (available: {known})",
             )
-        return await self.tools.call(entry, call.arguments)
+        return await self.tools.call(entry, call.arguments, on_progress)
 
 
 class Toolbox:
@@ -390,23 +400,51 @@ class Toolbox:
         return RunTools(tools, ranker=self.ranker, task=task, config=self.config)
 
 
-def render(result: types.CallToolResult) -> str:
-    """A tool result as text for the model: structured content as one JSON document when the
-    tool gave it (a list stays one list, not one text block per item), else the text parts."""
+# Non-text content larger than this is described to the model and the session, not kept.
+MAX_ATTACHMENT_BYTES = 2 * 1024 * 1024
+
+
+def render(result: types.CallToolResult) -> tuple[str, tuple[Attachment, ...]]:
+    """A tool result as text for the model, and its non-text content as attachments (each
+    labelled in the text where it was). Structured content is one JSON document when the tool
+    gave it (a list stays one list, not one text block per item), else the text parts."""
+    parts: list[str] = []
+    attachments: list[Attachment] = []
+    for block in result.content:
+        found: Attachment | None = None
+        if isinstance(block, types.TextContent):
+            parts.append(block.text)
+        elif isinstance(block, types.ImageContent | types.AudioContent):
+            found = _attachment(block.type, block.mime_type, block.data)
+        elif isinstance(block, types.EmbeddedResource):
+            resource = block.resource
+            if isinstance(resource, types.TextResourceContents):
+                parts.append(resource.text)
+            else:
+                mime = resource.mime_type or "application/octet-stream"
+                found = _attachment("resource", mime, resource.blob, str(resource.uri))
+        elif isinstance(block, types.ResourceLink):
+            parts.append(f"[resource link {block.uri}: {block.name}]")
+        else:
+            parts.append(f"[{block.type} content]")
+        if found is not None:
+            attachments.append(found)
+            parts.append(found.label(len(attachments)))
     structured = result.structured_content
     if structured is not None and not result.is_error:
         if set(structured) == {"result"}:  # how MCP servers wrap a non-object return value
             structured = structured["result"]
-        if isinstance(structured, str):
-            return structured
-        return json.dumps(structured, indent=2, ensure_ascii=False)
-    parts: list[str] = []
-    for block in result.content:
-        if isinstance(block, types.TextContent):
-            parts.append(block.text)
-        elif isinstance(block, types.EmbeddedResource):
-            resource = block.resource
-            parts.append(getattr(resource, "text", None) or f"[resource {resource.uri}]")
-        else:
-            parts.append(f"[{block.type} content]")
-    return "\n".join(parts)
+        text = (
+            structured
+            if isinstance(structured, str)
+            else json.dumps(structured, indent=2, ensure_ascii=False)
+        )
+        labels = [a.label(i) for i, a in enumerate(attachments, start=1)]
+        return "\n".join([text, *labels]), tuple(attachments)
+    return "\n".join(parts), tuple(attachments)
+
+
+def _attachment(kind: str, mime_type: str, data: str, uri: str = "") -> Attachment:
+    size = len(data) * 3 // 4 - data[-2:].count("=")
+    keep = data if size <= MAX_ATTACHMENT_BYTES else ""
+    return Attachment(kind, mime_type, keep, uri, size)

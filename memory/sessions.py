@@ -29,6 +29,7 @@ from agents.state import (
     Step,
     ToolRecord,
 )
+from core import ids
 from core.errors import InvalidRequest
 from core.principal import Principal
 from inference.types import Message, ToolCall
@@ -252,7 +253,21 @@ class SessionStore:
 
     # ---- reading ----------------------------------------------------------------------
 
+    def resolve(self, ref: str) -> str:
+        """The session id ``ref`` names: the id itself or a unique prefix (core/ids.py)."""
+        with Session(self.engine) as db:
+            if db.get(SessionRow, ref) is not None:
+                return ref
+
+            def starting_with(prefix: str) -> Sequence[str]:
+                match = col(SessionRow.id).startswith(prefix, autoescape=True)
+                return db.exec(select(SessionRow.id).where(match).limit(6)).all()
+
+            return ids.resolve(ref, "ses", starting_with, SessionNotFound, "session")
+
     def get(self, session_id: str) -> SessionRow:
+        """A session by its id or a unique prefix of it."""
+        session_id = self.resolve(session_id)
         with Session(self.engine) as db:
             row = db.get(SessionRow, session_id)
             if row is None:
@@ -260,7 +275,9 @@ class SessionStore:
             return row
 
     def load(self, session_id: str) -> RunState:
-        """The state as of the last checkpoint: what ``resume`` continues from."""
+        """The state as of the last checkpoint: what ``resume`` continues from (by id or a
+        unique prefix of it)."""
+        session_id = self.resolve(session_id)
         with Session(self.engine) as db:
             row = db.get(SessionRow, session_id)
             if row is None:

@@ -20,6 +20,7 @@ from agents.events import (
     StepStarted,
     TokenDelta,
     ToolFinished,
+    ToolProgress,
     ToolStarted,
 )
 from agents.state import Outcome, PlanState, Step, ToolRecord
@@ -62,6 +63,7 @@ class RunView:
     streaming: str = ""  # the text of the model call in flight
     streaming_tokens: int = 0
     tools_running: list[str] = field(default_factory=list)
+    tool_progress: dict[str, str] = field(default_factory=dict)  # a running tool's last report
     current_step: int | None = None
     answer: str = ""
     outcome: Outcome | None = None
@@ -90,9 +92,12 @@ class RunView:
             self.streaming_tokens += 1
         elif isinstance(event, ToolStarted):
             self.tools_running.append(event.call.name)
+        elif isinstance(event, ToolProgress):
+            self.tool_progress[event.call.name] = event.text()
         elif isinstance(event, ToolFinished):
             if event.record.name in self.tools_running:
                 self.tools_running.remove(event.record.name)
+            self.tool_progress.pop(event.record.name, None)
         elif isinstance(event, StepFinished):
             self._keep_step(event.step)
             self.spent = event.spent
@@ -112,6 +117,7 @@ class RunView:
             self.status = event.outcome.kind.value
             self.streaming = ""
             self.tools_running.clear()
+            self.tool_progress.clear()
             self.current_step = None
             self.live = False
         self.version += 1

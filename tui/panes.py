@@ -20,6 +20,7 @@ from textual.widgets import DataTable, Input, Label, Static
 
 from agents.budget import BudgetKind
 from approvals.store import ApprovalRow, NotPending
+from core.ids import short
 from memory.notes import Scope
 from rag.errors import RagError
 from tui.format import arguments_view, clock, count, money, one_line, seconds, status, tail
@@ -84,9 +85,10 @@ class RunsPane(Pane):
             yield Input(placeholder="filter runs (task, id, agent, role, model)", id="runs-filter")
             yield Label("status: all", id="runs-status")
         table: DataTable[Any] = DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+        # the session's short id first: a narrow terminal must not hide what users type
         table.add_columns(
-            "status", "task", "steps", "tokens", "cost", "time", "agent", "role", "model",
-            "started", "session",
+            "session", "status", "task", "steps", "tokens", "cost", "time", "agent", "role",
+            "model", "started",
         )  # fmt: skip
         yield table
 
@@ -130,6 +132,7 @@ class RunsPane(Pane):
                 (
                     s.id,
                     [
+                        short(s.id),
                         status(state),
                         one_line(s.task, 36),
                         str(steps),
@@ -140,7 +143,6 @@ class RunsPane(Pane):
                         s.role or "-",
                         one_line(model, 18) or "-",
                         clock(s.created_at.timestamp()),
-                        s.id,
                     ],
                 )
             )
@@ -228,10 +230,10 @@ class ApprovalsPane(Pane):
                     r.id,
                     [
                         status(r.status),
-                        r.id.removeprefix("apr_"),
+                        short(r.id),
                         r.tool,
                         _risk(r.risk),
-                        r.session_id.removeprefix("ses_")[:8],
+                        short(r.session_id),
                         clock(r.created_at),
                         left,
                         decision.by if decision else "",

@@ -96,7 +96,11 @@ class RunScreen(Screen[None]):
             stream.append(f"step {view.current_step} ▸ ", "bold cyan")
             stream.append(view.streaming or "…")
             if view.tools_running:
-                stream.append(f"\n🔧 running {', '.join(view.tools_running)}", "green")
+                running = [
+                    f"{name} ({view.tool_progress[name]})" if name in view.tool_progress else name
+                    for name in view.tools_running
+                ]
+                stream.append(f"\n🔧 running {', '.join(running)}", "green")
         elif not view.finished:
             stream.append("waiting…", "dim")
         elif not view.steps:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from agents import AgentConfig, Budget, BudgetKind, OutcomeKind, RunState, ToolResult, run_agent
 from agents.events import RunEvent, TokenDelta, ToolFinished
-from agents.tools import FunctionToolset
+from agents.tools import FunctionToolset, OnProgress
 from inference import ChatRequest, Price, ToolCall
 from inference.backends.scripted import ScriptedBackend, ScriptedCall, Turn
 from tests.agents.helpers import CALC, make_ctx, toolset
@@ -93,7 +93,7 @@ async def test_a_failing_tool_is_reported_and_the_run_goes_on() -> None:
 
 
 class DenyingTools(FunctionToolset):
-    async def call(self, call: ToolCall) -> ToolResult:
+    async def call(self, call: ToolCall, on_progress: OnProgress | None = None) -> ToolResult:
         self.calls.append(call)
         return ToolResult.error("denied", "approval denied by policy: calculator is high risk")
 

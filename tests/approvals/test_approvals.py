@@ -18,6 +18,7 @@ from approvals import (
     PolicyGate,
     PolicyRule,
 )
+from core.ids import short
 from memory.sessions import make_engine
 
 
@@ -134,3 +135,18 @@ async def test_the_runs_asker_can_answer(store: ApprovalStore) -> None:
     # an asker that cannot answer leaves the request to the store (here: the deadline)
     quiet = PolicyGate(Policy(default="ask"), store, timeout_s=0.3)
     assert (await quiet.decide(request(), FixedAsker(None))).by == "timeout"
+
+
+def test_a_unique_prefix_names_an_approval(store: ApprovalStore) -> None:
+    first, second = request("fs__write"), request("fs__delete")
+    store.submit(first)
+    store.submit(second)
+    bare = short(first.id)
+    found = store.get(bare)
+    assert found is not None
+    assert found.id == first.id
+    assert store.decide(bare, Decision("approve", "ops", "fine")).status == "approved"
+    with pytest.raises(NotPending, match="already approved"):
+        store.decide(first.id, Decision("deny", "ops", "late"))
+    assert store.get("ffffffff") is None
+    assert store.get(short(second.id)).status == "pending"  # type: ignore[union-attr]

@@ -25,3 +25,11 @@ def deleter(request: ChatRequest) -> Turn:
     if not results:
         return Turn("", (ScriptedCall("test__delete_file", {"path": task.split()[-1]}),))
     return Turn(f"Result: {results[-1]}")
+
+
+def sleeper(request: ChatRequest) -> Turn:
+    """Call the test server's slow tool for the seconds the task ends with, then report."""
+    task = next(m.content for m in request.messages if m.role == "user")
+    if not any(m.role == "tool" for m in request.messages):
+        return Turn("", (ScriptedCall("test__slow", {"seconds": float(task.split()[-1])}),))
+    return Turn("Slept.")

@@ -3,6 +3,7 @@ errors: tests/cli.)"""
 
 from __future__ import annotations
 
+import base64
 import socket
 import subprocess
 import sys
@@ -15,6 +16,9 @@ import httpx
 import pytest
 
 from agents import OutcomeKind
+from agents.events import RunEvent, ToolProgress
+from agents.request import RunRequest
+from core.errors import InvalidRequest
 from host.host import Host
 from host.mcp_servers import ServerState
 from inference import ChatRequest
@@ -123,3 +127,71 @@ async def test_a_typescript_server_from_npm(isolated_home: Path) -> None:
         tools = [t for s in host.store.steps(result.session_id) for t in s.tools]
         assert tools[0].result == "The sum of 2 and 3 is 5."
         assert tools[1].result == "Echo: hello"
+
+
+@pytest.mark.skipif(not EVERYTHING.exists(), reason="make node-servers could not install it (npm)")
+async def test_everything_progress_images_resources_and_prompts(isolated_home: Path) -> None:
+    """The reference server's long-running tool reports progress into the run's events (and
+    its span); its image comes back as an attachment the model sees a label of; its resources
+    and prompts are listed, read, attached to a run and used as a run's template."""
+    model = ScriptedBackend(
+        [
+            Turn("", (ScriptedCall(
+                "everything__trigger-long-running-operation", {"duration": 0.3, "steps": 3}
+            ),)),
+            Turn("", (ScriptedCall("everything__get-tiny-image", {}),)),
+            Turn("done"),
+            Turn("the features"),
+            Turn("hello Paris"),
+        ]
+    )  # fmt: skip
+    servers = {"everything": ServerConfig(command=str(EVERYTHING), args=["stdio"])}
+    events: list[RunEvent] = []
+
+    async def keep(event: RunEvent) -> None:
+        events.append(event)
+
+    async with Host(Settings(home=isolated_home, servers=servers), model=model) as host:
+        # it registers its long-running tool after the handshake (tools/list_changed)
+        with anyio.fail_after(30):
+            while "everything__trigger-long-running-operation" not in host.toolbox.entries():
+                await anyio.sleep(0.05)
+        only = ("everything__trigger-long-running-operation", "everything__get-tiny-image")
+        request = RunRequest("work slowly, then show the logo", tools=only)
+        result = await host.run(request, on_event=keep)
+        assert result.outcome.kind is OutcomeKind.COMPLETED
+        progress = [e for e in events if isinstance(e, ToolProgress)]
+        assert [p.progress for p in progress] == [1, 2, 3]
+        assert {p.total for p in progress} == {3}
+        assert progress[0].call.name == "everything__trigger-long-running-operation"
+        long_run, image = [t for s in host.store.steps(result.session_id) for t in s.tools]
+        assert not long_run.is_error and not image.is_error
+        assert len(image.attachments) == 1
+        picture = image.attachments[0]
+        assert picture.kind == "image" and picture.mime_type == "image/png"
+        assert base64.b64decode(picture.data)[:4] == b"\x89PNG"  # kept whole, in the session
+        assert "[image attachment 1: image/png" in image.result  # what the model read
+        spans = [s for s in host.store.spans(result.trace_id) if s.kind == "tool"]
+        assert spans[0].attributes["agenthost.tool.progress_reports"] == 3
+
+        listed = await host.resources()
+        refs = [r.ref for r in listed]
+        features = "everything:demo://resource/static/document/features.md"
+        assert features in refs
+        text = await host.read_resource(features)
+        assert text.strip()
+        attached = await host.run(RunRequest("summarise it", resources=(features,)))
+        task = host.store.load(attached.session_id).task
+        assert task.startswith("summarise it\n\nAttached resource " + features)
+        assert text.strip()[:200] in task
+
+        prompts = {p.ref: p for p in await host.prompts()}
+        assert ("city", True) in prompts["everything:args-prompt"].arguments
+        templated = await host.run(
+            RunRequest("", prompt="everything:args-prompt", prompt_args={"city": "Paris"})
+        )
+        assert "Paris" in host.store.load(templated.session_id).task
+        with pytest.raises(InvalidRequest, match="unknown MCP server 'nope'"):
+            await host.read_resource("nope:demo://x")
+        with pytest.raises(InvalidRequest, match="prompt everything:missing"):
+            await host.render_prompt("everything:missing")

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from agents.tools import ToolResult
+from agents.tools import OnProgress, ToolResult
 from approvals import ApprovalRequest, ApprovalsConfig, Asker, Decision
 from host.host import Host
 from host.mcp_servers import ManagedServer, RemoteTool
@@ -56,7 +56,9 @@ class Counting:
     def entries(self) -> Mapping[str, Entry]:
         return self._entries
 
-    async def call(self, entry: Entry, arguments: dict[str, Any]) -> ToolResult:
+    async def call(
+        self, entry: Entry, arguments: dict[str, Any], on_progress: OnProgress | None = None
+    ) -> ToolResult:
         self.calls.append((entry.name, arguments))
         if self.fail:
             return ToolResult.error("tool_error", "boom")

@@ -11,7 +11,8 @@ import pytest
 from agents import Budget, Outcome, OutcomeKind, RunState, Span, Step, ToolRecord
 from agents.budget import BudgetKind, Exhaustion, Spent
 from agents.request import RunRequest
-from agents.state import PlanState, PlanStep
+from agents.state import Attachment, PlanState, PlanStep
+from core.ids import AmbiguousId, short
 from core.principal import Principal
 from host.host import Host
 from inference import Message, ToolCall
@@ -130,3 +131,30 @@ async def test_a_host_run_on_postgres(postgres_url: str, isolated_home: Path) ->
     store = SessionStore(postgres_url)
     assert store.get(result.session_id).status == "completed"
     assert store.steps(result.session_id)[0].tools[0].result == "3"
+
+
+def test_a_unique_prefix_names_a_session_like_git(store: SessionStore) -> None:
+    """Tables show ``core.ids.short``; every command that takes an id takes a prefix."""
+    first, second = a_state(), a_state()
+    first.session_id, second.session_id = "ses_4b4ec085bd5d46f2", "ses_4b4ef00000000000"
+    first.steps[0].tools[0] = ToolRecord(
+        "call_1",
+        "test__add",
+        {},
+        "3",
+        attachments=(Attachment("image", "image/png", "iVBO", size=3),),
+    )
+    store.save(first, first.steps[0])
+    store.save(second, second.steps[0])
+    assert store.get("4b4ec0").id == first.session_id
+    assert store.get("ses_4b4ec085").id == first.session_id
+    assert store.load("4b4ef").session_id == second.session_id
+    # attachments come back as they went in
+    assert store.load("4b4ec0").steps[0].tools[0].attachments[0].mime_type == "image/png"
+    with pytest.raises(AmbiguousId, match="matches 2 sessions"):
+        store.get("4b4e")
+    with pytest.raises(SessionNotFound):
+        store.get("4b4")  # too short to be a prefix
+    with pytest.raises(SessionNotFound):
+        store.get("ffff")
+    assert short(first.session_id) == "4b4ec085"

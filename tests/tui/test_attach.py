@@ -57,7 +57,7 @@ timeout_s = 60
             runs = app.screen.query_one("#runs-table", DataTable)
             await until(pilot, lambda: len(app.operator.pending()) == 1, within_s=60)
             await until(
-                pilot, lambda: runs.row_count > 0 and "waiting" in str(runs.get_row_at(0)[0])
+                pilot, lambda: runs.row_count > 0 and "waiting" in str(runs.get_row_at(0)[1])
             )
             await pilot.press("enter")  # the run of the other process, read from the store
             await until(pilot, lambda: isinstance(app.screen, RunScreen))
