@@ -154,7 +154,7 @@ async def test_everything_progress_images_resources_and_prompts(isolated_home: P
     async with Host(Settings(home=isolated_home, servers=servers), model=model) as host:
         # it registers its long-running tool after the handshake (tools/list_changed)
         with anyio.fail_after(30):
-            while "everything__trigger-long-running-operation" not in host.toolbox.entries():
+            while "everything__trigger-long-running-operation" not in host.toolbox.entries():  # noqa: ASYNC110 - no event for a re-list
                 await anyio.sleep(0.05)
         only = ("everything__trigger-long-running-operation", "everything__get-tiny-image")
         request = RunRequest("work slowly, then show the logo", tools=only)
@@ -165,10 +165,11 @@ async def test_everything_progress_images_resources_and_prompts(isolated_home: P
         assert {p.total for p in progress} == {3}
         assert progress[0].call.name == "everything__trigger-long-running-operation"
         long_run, image = [t for s in host.store.steps(result.session_id) for t in s.tools]
-        assert not long_run.is_error and not image.is_error
+        assert not long_run.is_error
+        assert not image.is_error
         assert len(image.attachments) == 1
         picture = image.attachments[0]
-        assert picture.kind == "image" and picture.mime_type == "image/png"
+        assert (picture.kind, picture.mime_type) == ("image", "image/png")
         assert base64.b64decode(picture.data)[:4] == b"\x89PNG"  # kept whole, in the session
         assert "[image attachment 1: image/png" in image.result  # what the model read
         spans = [s for s in host.store.spans(result.trace_id) if s.kind == "tool"]

@@ -16,4 +16,5 @@ def test_a_running_tools_progress_shows_until_it_finishes() -> None:
     view.apply(ToolProgress(call, 2, 3, "halfway"))
     assert view.tool_progress == {call.name: "2/3 halfway"}
     view.apply(ToolFinished(ToolRecord("c1", call.name, {}, "done")))
-    assert view.tools_running == [] and view.tool_progress == {}
+    assert view.tools_running == []
+    assert view.tool_progress == {}
