@@ -55,12 +55,15 @@ class OpenAIConfig(_Base):
     model: str = Field(..., description="model name sent to the server")
     api_key: SecretStr | None = None
     headers: dict[str, str] = Field(default_factory=dict)
-    tool_mode: Literal["native", "json"] = Field(
-        "native",
-        description="native: the server returns tool_calls; json: constrained JSON in the text",
+    tool_mode: Literal["auto", "native", "json"] = Field(
+        "auto",
+        description="auto: probe the server on the first request with tools; native: the "
+        "server returns tool_calls; json: constrained JSON in the text",
     )
-    schema_style: Literal["openai", "llama_cpp"] = Field(
-        "openai", description="how response_format carries a JSON schema"
+    schema_style: Literal["auto", "openai", "llama_cpp", "json_object"] = Field(
+        "auto",
+        description="how response_format carries a JSON schema: auto (probe), openai "
+        "(json_schema), llama_cpp (json_object + schema), json_object (schema only in the prompt)",
     )
     usage_in_stream: bool = Field(True, description="ask for stream_options.include_usage")
     timeouts: Timeouts = Field(default_factory=Timeouts)

@@ -2,6 +2,8 @@
 
 llama.cpp (in process and as a server), SGLang, vLLM and hosted APIs all produce the same
 chunk shape; ``ChunkAssembler`` turns those chunks into our stream events in one place.
+Servers differ in what they honour, so the probe requests that find out, and what they
+found (``WireModes``), are part of the format too.
 """
 
 from __future__ import annotations
@@ -34,7 +36,72 @@ from inference.types import (
 )
 
 ToolMode = Literal["native", "json"]
-SchemaStyle = Literal["openai", "llama_cpp"]
+# How ``response_format`` carries a JSON schema: OpenAI's ``json_schema`` (vLLM, SGLang,
+# hosted APIs), llama.cpp's ``json_object`` + ``schema``, or bare ``json_object`` (any JSON;
+# the schema is then only in the prompt, and every call is still validated).
+SchemaStyle = Literal["openai", "llama_cpp", "json_object"]
+# What config may say: a mode, or "auto" (probe the server once and choose).
+ToolModeSetting = Literal["auto", "native", "json"]
+SchemaStyleSetting = Literal["auto", "openai", "llama_cpp", "json_object"]
+# Where a call's input-token count came from: the server's usage, its tokenizer, an estimate.
+TokenSource = Literal["usage", "/extras/tokenize/count", "/tokenize", "chars/4"]
+
+# ---- probing what a server supports (used by backends/openai_compat.py) ----------------
+
+STYLES: tuple[SchemaStyle, ...] = ("openai", "llama_cpp", "json_object")
+STYLE_FIELD = {
+    "openai": "json_schema",
+    "llama_cpp": "json_object+schema",
+    "json_object": "json_object",
+}
+
+_PROBE_TOOL = ToolSpec(
+    "agenthost_probe",
+    "Report that the probe worked.",
+    {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]},
+)
+PROBE_TOOLS = ChatRequest(
+    (Message.user("Call the agenthost_probe tool with ok set to true."),),
+    tools=(_PROBE_TOOL,),
+    tool_choice="required",
+    max_tokens=48,
+)
+# The prompt does not ask for this object, so only a server that applies the schema sends it;
+# and it does not ask for JSON at all, so a server that ignores json_object sends prose.
+PROBE_JSON = ChatRequest(
+    (Message.user("Say hello in one short sentence. (The reply is read as JSON.)"),),
+    constraint=JsonSchema(
+        {
+            "type": "object",
+            "properties": {"agenthost_probe": {"type": "string", "enum": ["ok"]}},
+            "required": ["agenthost_probe"],
+            "additionalProperties": False,
+        },
+        "agenthost_probe",
+    ),
+    max_tokens=48,
+)
+
+
+@dataclass
+class WireModes:
+    """How requests go on the wire: as configured, or as the probe found (None: not yet)."""
+
+    tool_mode: ToolMode | None = None
+    schema_style: SchemaStyle | None = None
+    input_tokens: TokenSource | None = None  # where the last call's input count came from
+    notes: list[str] = field(default_factory=list)  # why each rejected mode was rejected
+
+    def describe(self) -> str:
+        parts = []
+        if self.tool_mode == "native":
+            parts.append("tools: native")
+        elif self.tool_mode == "json":
+            style = f" ({STYLE_FIELD[self.schema_style]})" if self.schema_style else ""
+            parts.append(f"tools: json{style}")
+        if self.input_tokens:
+            parts.append(f"input tokens: {self.input_tokens}")
+        return "; ".join(parts)
 
 
 def messages_payload(messages: Sequence[Message]) -> list[dict[str, Any]]:
@@ -97,6 +164,8 @@ def json_mode_messages(request: ChatRequest) -> list[Message]:
 def response_format(schema: JsonSchema, style: SchemaStyle) -> dict[str, Any]:
     if style == "llama_cpp":
         return {"type": "json_object", "schema": schema.schema}
+    if style == "json_object":
+        return {"type": "json_object"}
     return {
         "type": "json_schema",
         "json_schema": {"name": schema.name, "schema": schema.schema, "strict": True},
@@ -121,6 +190,20 @@ def plan_request(request: ChatRequest, tool_mode: ToolMode) -> Plan:
     schema = request.constraint if isinstance(request.constraint, JsonSchema) else None
     tools = tools_payload(request.tools) if use_tools else None
     return Plan(messages_payload(request.messages), tools, schema, False)
+
+
+def prompt_text(plan: Plan) -> str:
+    """The text a server tokenises for a request (its chat template adds a few tokens)."""
+    lines = [f"{m['role']}: {m['content']}" for m in plan.messages]
+    lines += [json.dumps(m["tool_calls"]) for m in plan.messages if m.get("tool_calls")]
+    if plan.tools:
+        lines.append(json.dumps(plan.tools))
+    return "\n".join(lines)
+
+
+def estimate_tokens(text: str) -> int:
+    """About four characters a token: the fallback where the server cannot count."""
+    return (len(text) + 3) // 4
 
 
 @dataclass
@@ -161,15 +244,23 @@ class ChunkAssembler:
                         yield TextDelta(piece)
                 else:
                     yield TextDelta(text)
-            for tc in delta.get("tool_calls") or ():
+            calls = delta.get("tool_calls") or ()
+            if isinstance(calls, dict):  # older TGI releases sent one object, not a list
+                calls = [calls]
+            for tc in calls:
                 self.content_chunks += 1
+                index = tc.get("index")
                 part = self._calls.setdefault(
-                    int(tc.get("index", len(self._calls))), _PartialCall()
+                    int(index) if index is not None else len(self._calls), _PartialCall()
                 )
                 part.id = tc.get("id") or part.id
                 fn = tc.get("function") or {}
-                part.name += fn.get("name") or ""
-                part.arguments += fn.get("arguments") or ""
+                name = fn.get("name") or ""
+                if name != part.name:  # some servers repeat the whole name on every chunk
+                    part.name += name
+                args = fn.get("arguments") or ""
+                # and a few send the arguments as an object rather than a JSON string
+                part.arguments += args if isinstance(args, str) else json.dumps(args)
             reason = choice.get("finish_reason")
             if reason:
                 self.finish_reason = _finish(reason)
@@ -217,3 +308,20 @@ def _finish(reason: str) -> FinishReason:
     if reason == "length":
         return "length"
     return "stop"  # "stop", "eos", "end_turn" and any server-specific end
+
+
+def off_schema(text: str, *, strict: bool) -> str:
+    """Why a probe's reply shows the response_format was not applied ("" when it was)."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return f"the reply is not JSON ({one_line(text)[:40]!r})"
+    if not isinstance(value, dict):
+        return "the reply is not a JSON object"
+    if strict and value != {"agenthost_probe": "ok"}:
+        return "the reply ignores the schema"
+    return ""
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())[:200]

@@ -3,7 +3,8 @@
 The server is ``llama_cpp.server`` on the embedded SmolLM2 weights, started the way the
 embedded backend's ``server`` mode starts it. No GPU is available in CI, so the SGLang
 backend's shared OpenAI paths are exercised against this server over a real socket; its
-SGLang-only request and response shapes are covered in test_sglang_contract.py.
+SGLang-only request and response shapes are covered in test_sglang_contract.py. What the
+OpenAI-compatible backend probes for is tested in test_openai_compat_probe.py.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServerBack
 
 
 def client(server: LlamaServerBackend, **kw: object) -> OpenAICompatBackend:
+    # Explicit modes, as before probing existed; the default ("auto") is tested in
+    # test_openai_compat_probe.py.
     opts: dict[str, object] = {"tool_mode": "json", "schema_style": "llama_cpp"}
     opts.update(kw)
     return OpenAICompatBackend("openai", base_url=server.base_url, model=server.model, **opts)  # type: ignore[arg-type]
@@ -71,6 +74,8 @@ async def test_server_mode_backend_end_to_end(server: LlamaServerBackend) -> Non
     assert result.text.strip()
     assert result.usage.output_tokens > 0
     assert result.usage.estimated  # llama.cpp's server reports no usage when streaming
+    assert result.usage.input_tokens > 0  # so its /extras/tokenize/count counted the prompt
+    assert server.modes.input_tokens == "/extras/tokenize/count"
 
 
 async def test_constrained_tool_call_over_http(server: LlamaServerBackend) -> None:
