@@ -18,14 +18,24 @@ from __future__ import annotations
 import json
 import logging
 import signal
+import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 import anyio
+from anyio.abc import TaskGroup
+from mcp.server.elicitation import render_elicitation_schema
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import (
+    ElicitRequest,
+    ElicitRequestFormParams,
+    ElicitResult,
+    InputRequests,
+    InputRequiredResult,
+)
 from pydantic import BaseModel, Field, ValidationError
 
 from agents.budget import Budget
@@ -38,7 +48,8 @@ from agents.events import (
     ToolProgress,
 )
 from agents.request import RunRequest
-from approvals import ApprovalRequest, Decision
+from agents.state import RunResult
+from approvals import ApprovalRequest, Decision, NotPending
 from core.errors import AgentHostError
 from host.host import Host
 from memory.sessions import SessionNotFound
@@ -65,12 +76,8 @@ class ElicitingAsker:
         self.ctx = ctx
 
     async def ask(self, request: ApprovalRequest) -> Decision | None:
-        message = (
-            f"The agent wants to call {request.tool} (risk: {request.risk}) with "
-            f"{json.dumps(request.arguments)[:500]}. Approve?"
-        )
         try:
-            answer = await self.ctx.elicit(message, ApprovalAnswer)
+            answer = await self.ctx.elicit(_question(request), ApprovalAnswer)
         except Exception as exc:  # no elicitation here: leave it to the other approvers
             log.warning("elicitation unavailable (%s); waiting for another approver", exc)
             return None
@@ -78,6 +85,74 @@ class ElicitingAsker:
             data = answer.data
             return Decision("approve" if data.approve else "deny", "mcp-client", data.reason)
         return Decision("deny", "mcp-client", f"the user chose {answer.action}")
+
+
+def _question(request: ApprovalRequest) -> str:
+    return (
+        f"The agent wants to call {request.tool} (risk: {request.risk}) with "
+        f"{json.dumps(request.arguments)[:500]}. Approve?"
+    )
+
+
+def _decision(answer: ElicitResult) -> Decision:
+    if answer.action != "accept":
+        return Decision("deny", "mcp-client", f"the user chose {answer.action}")
+    data = ApprovalAnswer.model_validate(answer.content or {})
+    return Decision("approve" if data.approve else "deny", "mcp-client", data.reason)
+
+
+# The first protocol revision without server-initiated requests: a tool that needs the user
+# returns InputRequiredResult, and the client retries the call with the answers.
+INPUT_REQUIRED_VERSION = "2026-07-28"
+
+
+class BackgroundRun:
+    """A run_task run on a 2026-07-28 session. It runs in the server's task group, not in the
+    request: an approval question ends the request with ``InputRequiredResult``, and the
+    client's retry (carrying the answer and our ``request_state``) picks the same run up.
+    As the run's asker it only posts questions; answers reach the gate through the approval
+    store, so the console or `agenthost approvals` may answer first."""
+
+    def __init__(self, key: str, progress: Progress) -> None:
+        self.key = key
+        self.progress = progress
+        self.result: RunResult | None = None
+        self.error: Exception | None = None
+        self.done = anyio.Event()
+        self.asked: list[ApprovalRequest] = []
+        self._changed = anyio.Event()
+        self.scope = anyio.CancelScope()
+
+    async def main(self, host: Host, request: RunRequest) -> None:
+        with self.scope:
+            try:
+                self.result = await host.run(request, on_event=self.progress, asker=self)
+            except Exception as exc:  # handed to the request that waits for it
+                self.error = exc
+            finally:
+                self.done.set()
+                self._changed.set()
+
+    async def ask(self, request: ApprovalRequest) -> Decision | None:
+        self.asked.append(request)
+        self._changed.set()
+        return None  # the gate waits on the store; the client's answer is stored there
+
+    async def wait(self, host: Host) -> list[ApprovalRequest]:
+        """Until the run ends ([]) or has questions nobody has answered yet."""
+        while True:
+            self.asked = [q for q in self.asked if _pending(host, q.id)]
+            if self.done.is_set():
+                return []
+            if self.asked:
+                return list(self.asked)
+            await self._changed.wait()
+            self._changed = anyio.Event()
+
+
+def _pending(host: Host, approval_id: str) -> bool:
+    row = host.approvals.get(approval_id)
+    return row is not None and row.status == "pending"
 
 
 TOKENS_PER_REPORT = 16
@@ -88,14 +163,14 @@ class Progress:
     tokens, and after each step. Progress counts steps, so it only grows: a step in flight is
     its index minus one plus the share of its token allowance used so far."""
 
-    def __init__(self, ctx: Context[Host], max_steps: int | None) -> None:
-        self.ctx = ctx
+    def __init__(self, ctx: Context[Host] | None, max_steps: int | None, per_call: int) -> None:
+        self.ctx = ctx  # None between the rounds of a 2026-07-28 call: nobody to report to
         self.total = float(max_steps) if max_steps else None
         self.session = ""
         self.done = 0.0
         self.step = 0
         self.tokens = 0
-        self.per_call = ctx.request_context.lifespan_context.settings.agent.max_tokens_per_call
+        self.per_call = per_call
 
     async def __call__(self, event: RunEvent) -> None:
         match event:
@@ -121,7 +196,8 @@ class Progress:
                 pass
 
     async def _report(self, message: str) -> None:
-        await self.ctx.report_progress(self.done, self.total, message)
+        if self.ctx is not None:
+            await self.ctx.report_progress(self.done, self.total, message)
 
 
 @contextmanager
@@ -136,12 +212,62 @@ def _tool_errors() -> Iterator[None]:
 
 def build_server(settings: Settings) -> MCPServer[Host]:
     running: dict[str, Host] = {}  # the host of the running server, for resource reads
+    background: dict[str, BackgroundRun] = {}  # 2026-07-28 runs between their rounds
+    groups: list[TaskGroup] = []
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Host]) -> AsyncIterator[Host]:
-        async with Host(settings) as host:
+        async with Host(settings) as host, anyio.create_task_group() as tg:
             running["host"] = host
-            yield host
+            groups.append(tg)
+            try:
+                yield host
+            finally:
+                tg.cancel_scope.cancel()  # runs still in flight are saved as cancelled
+
+    async def in_rounds(
+        ctx: Context[Host], host: Host, request: RunRequest, progress: Progress
+    ) -> RunResult | InputRequiredResult:
+        """One round of a run on a 2026-07-28 session (see ``BackgroundRun``)."""
+        if ctx.request_state:
+            key = json.loads(ctx.request_state).get("run", "")
+            run = background.get(key)
+            if run is None:
+                raise ToolError(
+                    "that run is no longer waiting for an answer (it ended, or the server "
+                    "restarted); list_sessions shows it, resume_task continues it"
+                )
+            for name, answer in (ctx.input_responses or {}).items():
+                if name.startswith("approval:") and isinstance(answer, ElicitResult):
+                    with suppress(NotPending):  # someone else answered first
+                        host.approvals.decide(name.removeprefix("approval:"), _decision(answer))
+        else:
+            key = uuid.uuid4().hex
+            run = background[key] = BackgroundRun(key, progress)
+            groups[0].start_soon(run.main, host, request)
+        run.progress.ctx = ctx
+        try:
+            questions = await run.wait(host)
+        except anyio.get_cancelled_exc_class():
+            run.scope.cancel()  # the client cancelled: so is the run (saved as cancelled)
+            background.pop(key, None)
+            raise
+        finally:
+            run.progress.ctx = None
+        if questions:
+            schema = render_elicitation_schema(ApprovalAnswer)
+            asks: InputRequests = {
+                f"approval:{q.id}": ElicitRequest(
+                    params=ElicitRequestFormParams(message=_question(q), requested_schema=schema)
+                )
+                for q in questions
+            }
+            return InputRequiredResult(input_requests=asks, request_state=json.dumps({"run": key}))
+        background.pop(key, None)
+        if run.error is not None:
+            raise run.error
+        assert run.result is not None
+        return run.result
 
     server: MCPServer[Host] = MCPServer("agenthost", instructions=INSTRUCTIONS, lifespan=lifespan)
 
@@ -172,13 +298,14 @@ def build_server(settings: Settings) -> MCPServer[Host]:
             list[str] | None,
             Field(description="connected servers' resources to attach: SERVER:URI"),
         ] = None,
-    ) -> dict[str, Any]:
+    ) -> dict[str, Any] | InputRequiredResult:
         """Run an agent on a task with agenthost's tools. Returns the answer, the outcome
         (completed, budget_exhausted, denied, error, cancelled), steps, tokens, cost, the
         session id and the tools' non-text attachments (their data is in the session
         resource). Progress is reported at once (with the session id), as tokens stream, as
         long-running tools report, and after each step; cancelling the request saves the run
-        as cancelled (resume_task continues it)."""
+        as cancelled (resume_task continues it). A risky call asks the client's user: mid-call
+        on handshake-era sessions, by InputRequiredResult rounds on 2026-07-28 ones."""
         budget = Budget(
             max_steps=max_steps,
             max_input_tokens=max_input_tokens,
@@ -200,9 +327,14 @@ def build_server(settings: Settings) -> MCPServer[Host]:
             )
             host = ctx.request_context.lifespan_context
             limit = host.settings.budgets.run.overridden_by(budget).max_steps
-            result = await host.run(
-                request, on_event=Progress(ctx, limit), asker=ElicitingAsker(ctx)
-            )
+            progress = Progress(ctx, limit, host.settings.agent.max_tokens_per_call)
+            if (ctx.protocol_version or "") >= INPUT_REQUIRED_VERSION:
+                outcome = await in_rounds(ctx, host, request, progress)
+                if isinstance(outcome, InputRequiredResult):
+                    return outcome
+                result = outcome
+            else:  # a handshake-era session: the back-channel asks the user mid-call
+                result = await host.run(request, on_event=progress, asker=ElicitingAsker(ctx))
         return result.to_dict() | {"attachments": _attachments(host, result.session_id)}
 
     @server.tool()
@@ -225,7 +357,9 @@ def build_server(settings: Settings) -> MCPServer[Host]:
         with _tool_errors():
             host = ctx.request_context.lifespan_context
             result = await host.resume(
-                session_id, budget=budget, on_event=Progress(ctx, budget.max_steps)
+                session_id,
+                budget=budget,
+                on_event=Progress(ctx, budget.max_steps, host.settings.agent.max_tokens_per_call),
             )
         return result.to_dict()
 

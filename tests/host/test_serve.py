@@ -117,9 +117,11 @@ async def test_run_task_over_streamable_http(tmp_path: Path, isolated_home: Path
             await proc.wait()
 
 
-@pytest.mark.parametrize("approve", [True, False])
+@pytest.mark.parametrize(
+    ("mode", "approve"), [("legacy", True), ("legacy", False), ("auto", True), ("auto", False)]
+)
 async def test_risky_calls_are_confirmed_by_the_mcp_client(
-    tmp_path: Path, isolated_home: Path, approve: bool
+    tmp_path: Path, isolated_home: Path, mode: str, approve: bool
 ) -> None:
     victim = tmp_path / "victim.txt"
     victim.write_text("x")
@@ -151,10 +153,12 @@ timeout_s = 30
             action="accept", content={"approve": approve, "reason": "checked by hand"}
         )
 
-    # elicitation needs a back-channel: handshake-era sessions (what desktop apps and IDEs
-    # speak today) have one; 2026-07-28 single-exchange calls fall back to the other approvers
-    async with Client(params, mode="legacy", elicitation_callback=confirm) as client:
+    # handshake-era sessions (what desktop apps and IDEs speak today) are asked mid-call over
+    # the back-channel; 2026-07-28 ones get InputRequiredResult and retry with the answer
+    async with Client(params, mode=mode, elicitation_callback=confirm) as client:
         result = await client.call_tool("run_task", {"task": f"delete {victim}"})
+        if mode != "legacy":
+            assert client.protocol_version >= "2026-07-28"
         text = next(c.text for c in result.content if isinstance(c, types.TextContent))
         summary = json.loads(text)
     assert "test__delete_file" in questions[0]
