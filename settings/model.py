@@ -137,6 +137,30 @@ class Settings(BaseSettings):
         return servers
 
     @model_validator(mode="after")
+    def _paths_from_the_config_file(self) -> Settings:
+        """A server's relative ``command`` path (``../.venv/bin/python``, not a bare name
+        looked up on PATH) and ``cwd`` are relative to the config file they are written in,
+        so a config works from any directory."""
+        source = _CONFIG_FILE.get()
+        if source is None:
+            return self
+        base = source.absolute().parent
+        for name, cfg in list(self.servers.items()):
+            update: dict[str, str] = {}
+            command = cfg.command
+            if (
+                command
+                and ("/" in command or os.sep in command)
+                and not Path(command).is_absolute()
+            ):
+                update["command"] = os.path.normpath(base / command)
+            if cfg.cwd and not Path(cfg.cwd).expanduser().is_absolute():
+                update["cwd"] = os.path.normpath(base / cfg.cwd)
+            if update:
+                self.servers[name] = cfg.model_copy(update=update)
+        return self
+
+    @model_validator(mode="after")
     def _add_servers_from_json(self) -> Settings:
         source = _CONFIG_FILE.get()
         base = source.parent if source is not None else Path.cwd()

@@ -90,6 +90,30 @@ def test_console_example_config_asks_before_sandbox_code() -> None:
     assert s.approvals.default == "ask"
     assert s.servers["sandbox"].policy("run_python")[0] == "high"
     assert "time" in s.servers  # the defaults stay
+    # its interpreter path is relative to the file, so it works from any directory
+    assert s.servers["sandbox"].command == str(example.parents[1] / ".venv/bin/python")
+
+
+def test_relative_server_paths_are_relative_to_the_config_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "conf").mkdir()
+    cfg = write(
+        tmp_path / "conf" / "a.toml",
+        """
+[servers.local]
+command = "../bin/server"
+cwd = "work"
+[servers.named]
+command = "uvx"
+args = ["mcp-server-fetch"]
+""",
+    )
+    monkeypatch.chdir(tmp_path)
+    s = load_settings(cfg)
+    assert s.servers["local"].command == str(tmp_path / "bin" / "server")
+    assert s.servers["local"].cwd == str(tmp_path / "conf" / "work")
+    assert s.servers["named"].command == "uvx"  # a name on PATH stays a name
 
 
 def test_adding_a_backend_keeps_the_embedded_default(tmp_path: Path) -> None:
