@@ -1,9 +1,27 @@
-"""Approvals: risky tool calls wait for a decision (policy, a person, or the MCP client)."""
+"""Approvals: risky tool calls wait for a decision (policy, a person, or the MCP client).
 
-from approvals.gate import ApprovalGate, Asker, PolicyGate
-from approvals.policy import ApprovalsConfig, Policy, PolicyError, PolicyRule
-from approvals.store import ApprovalRow, ApprovalStore, AuditRow, NotPending
-from approvals.types import RISK_ORDER, ApprovalRequest, Decision, Risk
+The names below are imported on first use (``core.lazy``): ``settings`` reads the policy's
+configuration without loading the store (SQLModel)."""
+
+from typing import TYPE_CHECKING
+
+from core.lazy import exports
+
+if TYPE_CHECKING:
+    from approvals.gate import ApprovalGate, Asker, PolicyGate
+    from approvals.policy import ApprovalsConfig, Policy, PolicyError, PolicyRule
+    from approvals.store import ApprovalRow, ApprovalStore, AuditRow, NotPending
+    from approvals.types import RISK_ORDER, ApprovalRequest, Decision, Risk
+else:
+    __getattr__, __dir__ = exports(
+        __name__,
+        {
+            "approvals.gate": ["ApprovalGate", "Asker", "PolicyGate"],
+            "approvals.policy": ["ApprovalsConfig", "Policy", "PolicyError", "PolicyRule"],
+            "approvals.store": ["ApprovalRow", "ApprovalStore", "AuditRow", "NotPending"],
+            "approvals.types": ["RISK_ORDER", "ApprovalRequest", "Decision", "Risk"],
+        },
+    )
 
 __all__ = [
     "RISK_ORDER",

@@ -7,15 +7,17 @@ import json
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar, get_args
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, get_args
 
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cli.boundary import App, BadArgument, err, run_async, settings
-from rag import RagService
 from rag.types import Answer, Expand, Expansion, Hit, Mode, SearchResult
+
+if TYPE_CHECKING:
+    from rag.service import RagService
 
 T = TypeVar("T")
 
@@ -44,6 +46,8 @@ ExpandOpt = Annotated[
 
 
 def _service(tenant: str | None, groups: list[str] | None = None) -> RagService:
+    from rag.service import RagService  # the retrieval stack loads for these commands only
+
     s = settings()
     update: dict[str, Any] = {}
     if tenant:

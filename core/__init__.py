@@ -1,5 +1,6 @@
 """What every package shares and nothing else: the error tree with its exit codes
-(``core.errors``) and who is asking (``core.principal``). It imports no other package."""
+(``core.errors``), who is asking (``core.principal``) and package names imported on first use
+(``core.lazy``). It imports no other package."""
 
 from core.errors import (
     EXIT_CODES,

@@ -10,11 +10,6 @@ from typing import Any
 
 from inference.accounting import Metered, PriceTable
 from inference.backend import Backend
-from inference.backends.embedded import EmbeddedBackend
-from inference.backends.llama_server import LlamaServerBackend
-from inference.backends.openai_compat import OpenAICompatBackend
-from inference.backends.scripted import ScriptedBackend, Turn
-from inference.backends.sglang import SGLangBackend
 from inference.config import (
     BackendConfig,
     EmbeddedConfig,
@@ -30,21 +25,33 @@ from inference.router import Classifier, Router
 Factory = Callable[[str, Any, Path], Backend]
 
 
+# Each factory imports its backend: a process loads only the kinds it configures (httpx,
+# jsonschema and the wire format stay out of an MCP server that never builds a backend).
 def _embedded(name: str, cfg: EmbeddedConfig, log_dir: Path) -> Backend:
     if cfg.mode == "server":
+        from inference.backends.llama_server import LlamaServerBackend
+
         return LlamaServerBackend(name, cfg, log_dir=log_dir)
+    from inference.backends.embedded import EmbeddedBackend
+
     return EmbeddedBackend.from_config(name, cfg)
 
 
 def _openai(name: str, cfg: OpenAIConfig, log_dir: Path) -> Backend:
+    from inference.backends.openai_compat import OpenAICompatBackend
+
     return OpenAICompatBackend.from_config(name, cfg)
 
 
 def _sglang(name: str, cfg: SGLangConfig, log_dir: Path) -> Backend:
+    from inference.backends.sglang import SGLangBackend
+
     return SGLangBackend(name, cfg, log_dir=log_dir)
 
 
 def _scripted(name: str, cfg: ScriptedConfig, log_dir: Path) -> Backend:
+    from inference.backends.scripted import ScriptedBackend, Turn
+
     if cfg.script:
         script = _import(cfg.script, f"backend {name!r} script")
         return ScriptedBackend(script, name=name, model=cfg.model, token_delay_s=cfg.token_delay_s)

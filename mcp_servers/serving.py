@@ -15,17 +15,24 @@ server the host starts (which hands it its home, config file and ``AGENTHOST_*``
 sees the host's database, index and ``[sandbox]``. An ``AgentHostError`` while starting is one
 line on stderr (``agenthost <server>: <message>``) and the category's exit code, never a
 traceback; one raised by a tool comes back to the client as a tool error (``tool_errors``).
+
+A server answers ``initialize`` as soon as Python, the SDK and its settings are imported (2 s
+on 2 cores is the bar, ``benchmarks/server_start.py``): what its tools share (a database, an
+index, a model) is a ``Lazy``, built by the first call that needs it, and the heavy imports
+behind it (SQLAlchemy, numpy, the retrieval stack) happen there.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, Generic, NoReturn, TypeVar
 
+import anyio.to_thread
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
@@ -34,6 +41,8 @@ from settings import Settings, load_settings
 
 PORTS: dict[str, int] = {"approvals": 8766, "memory": 8767, "rag": 8768, "sandbox": 8769}
 TRANSPORTS = ("stdio", "http")
+
+T = TypeVar("T")
 
 
 def arguments(name: str, doc: str | None = None) -> argparse.ArgumentParser:
@@ -106,6 +115,15 @@ def start(
     serve(server, args)
 
 
+def database_url(settings: Settings, explicit: str | None = None) -> str:
+    """The database the server opens with its first call: ``explicit`` (``--db``), else the
+    configuration's. The default one's folder (the home) is made now, so an unusable home is
+    still a startup error (the store itself loads SQLAlchemy, too slow for the handshake)."""
+    if explicit is None and settings.database_url is None:
+        settings.home.mkdir(parents=True, exist_ok=True)
+    return explicit or settings.db_url
+
+
 @contextmanager
 def tool_errors(*also: type[Exception]) -> Iterator[None]:
     """Inside a tool: an ``AgentHostError`` (and any of ``also``) becomes a ``ToolError``, which
@@ -117,3 +135,32 @@ def tool_errors(*also: type[Exception]) -> Iterator[None]:
         raise
     except caught as exc:
         raise ToolError(str(exc)) from exc
+
+
+class Lazy(Generic[T]):
+    """What a server's tools share, built by the first call that needs it (in that call's
+    worker thread; concurrent first calls wait for the one build). A build that fails is that
+    call's tool error, with its reason, and the next call tries again."""
+
+    def __init__(self, build: Callable[[], T]) -> None:
+        self._build = build
+        self._value: T | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def built(self) -> T | None:
+        """The value if a call has built it, else None (nothing is built here)."""
+        return self._value
+
+    def get(self) -> T:
+        with self._lock:
+            if self._value is None:
+                with tool_errors(), map_errors():
+                    self._value = self._build()
+            return self._value
+
+    async def aget(self) -> T:
+        """``get`` for async tools: a first build runs off the event loop."""
+        if self._value is not None:
+            return self._value
+        return await anyio.to_thread.run_sync(self.get)

@@ -8,20 +8,22 @@ a decision and approve, edit-and-approve or deny it. A thin layer over ``approva
 The database is the host's: ``--db URL``, else the configuration's (``database_url``,
 ``$AGENTHOST_DATABASE_URL``, else SQLite at ``$AGENTHOST_HOME/agenthost.db``). Whoever decides
 is named by ``--decider`` (default: mcp), not by a tool argument: the audit log records who
-holds this server, not what a caller claims.
+holds this server, not what a caller claims. The database opens with the first call.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
-from approvals import ApprovalRow, ApprovalStore, Decision
-from mcp_servers.serving import arguments, start, tool_errors
-from memory.sessions import make_engine
+from approvals.types import Decision
+from mcp_servers.serving import Lazy, arguments, database_url, start, tool_errors
 from settings import Settings
+
+if TYPE_CHECKING:
+    from approvals.store import ApprovalRow, ApprovalStore
 
 
 def _view(row: ApprovalRow) -> dict[str, Any]:
@@ -41,7 +43,16 @@ def _view(row: ApprovalRow) -> dict[str, Any]:
     }
 
 
-def build_server(store: ApprovalStore, decider: str = "mcp") -> MCPServer:
+def open_store(url: str) -> ApprovalStore:
+    """The approvals tables of the database at ``url`` (SQLModel loads here, not at start)."""
+    from approvals.store import ApprovalStore
+    from memory.sessions import make_engine
+
+    return ApprovalStore(make_engine(url))
+
+
+def build_server(store: Lazy[ApprovalStore], decider: str = "mcp") -> MCPServer:
+    """The MCP server over ``store``, opened by the first call that needs it."""
     server: MCPServer = MCPServer(
         "agenthost-approvals",
         instructions="Pending approval requests of agenthost runs; approve, edit or deny them.",
@@ -50,12 +61,12 @@ def build_server(store: ApprovalStore, decider: str = "mcp") -> MCPServer:
     @server.tool()
     def list_pending() -> list[dict[str, Any]]:
         """Approval requests waiting for a decision, oldest first."""
-        return [_view(r) for r in store.pending()]
+        return [_view(r) for r in store.get().pending()]
 
     @server.tool()
     def get_request(approval_id: str) -> dict[str, Any]:
         """One approval request with its decision, if any."""
-        row = store.get(approval_id)
+        row = store.get().get(approval_id)
         if row is None:
             raise ToolError(f"no approval request {approval_id!r}")
         return _view(row)
@@ -80,17 +91,17 @@ def build_server(store: ApprovalStore, decider: str = "mcp") -> MCPServer:
     @server.tool()
     def verify_audit() -> dict[str, Any]:
         """Check the audit log's hash chain."""
-        ok, detail = store.verify()
+        ok, detail = store.get().verify()
         return {"ok": ok, "detail": detail}
 
     @server.resource("approvals://pending", mime_type="application/json")
     def pending_resource() -> list[dict[str, Any]]:
         """Pending approval requests."""
-        return [_view(r) for r in store.pending()]
+        return [_view(r) for r in store.get().pending()]
 
     def _decide(approval_id: str, decision: Decision) -> dict[str, Any]:
         with tool_errors():
-            return _view(store.decide(approval_id, decision))
+            return _view(store.get().decide(approval_id, decision))
 
     return server
 
@@ -102,6 +113,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     def build(settings: Settings) -> MCPServer:
-        return build_server(ApprovalStore(make_engine(args.db or settings.db_url)), args.decider)
+        url = database_url(settings, args.db)
+        return build_server(Lazy(lambda: open_store(url)), args.decider)
 
     start("approvals", args, build)

@@ -10,7 +10,8 @@ set by whoever starts the server (the host does, per tenant and user), never fro
 argument a model controls. The database is the host's: ``--db URL``, else the configuration's
 (``database_url``, ``$AGENTHOST_DATABASE_URL``, else SQLite at ``$AGENTHOST_HOME/agenthost.db``).
 Summaries use the configuration's ``[inference]`` models; semantic recall uses the embedding
-model of ``[rag.embedding]``, the one the RAG server uses.
+model of ``[rag.embedding]``, the one the RAG server uses. The database opens with the first
+call, the embedding model with the first note that needs it, the model with the first summary.
 """
 
 from __future__ import annotations
@@ -20,33 +21,51 @@ import logging
 import os
 import threading
 from collections.abc import Sequence
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
-import numpy.typing as npt
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
-from inference import ChatModel
 from inference.registry import build_router
-from mcp_servers.serving import arguments, start, tool_errors
-from memory.compaction import summarize_session as summarize_stored_session
-from memory.notes import Embedder, NotesStore, Scope
-from memory.sessions import SessionStore, make_engine
+from mcp_servers.serving import Lazy, arguments, database_url, start, tool_errors
 from rag.config import EmbeddingConfig
 from rag.errors import RagConfigError
 from settings import Settings
 
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    from inference import ChatModel
+    from memory.notes import Embedder, NotesStore, Scope
+    from memory.sessions import SessionStore
+
 log = logging.getLogger("agenthost.memory")
 
 
-def build_server(
-    notes: NotesStore,
-    scope: Scope,
-    *,
-    sessions: SessionStore | None = None,
-    model: ChatModel | None = None,
-) -> MCPServer:
+@dataclass(frozen=True)
+class Memory:
+    """What the tools share: one scope's notes, and the session store summaries read."""
+
+    notes: NotesStore
+    scope: Scope
+    sessions: SessionStore
+
+
+def open_memory(url: str, tenant: str, user: str, embedder: Embedder | None) -> Memory:
+    """The notes and sessions of the database at ``url``, for ``tenant`` and ``user``
+    (SQLModel and numpy load here, not at start)."""
+    from memory.notes import NotesStore, Scope
+    from memory.sessions import SessionStore, make_engine
+
+    engine = make_engine(url)
+    sessions = SessionStore(engine.url.render_as_string(hide_password=False))
+    return Memory(NotesStore(engine, embedder), Scope(tenant, user), sessions)
+
+
+def build_server(memory: Lazy[Memory], *, model: ChatModel | None = None) -> MCPServer:
+    """The MCP server over ``memory``, opened by the first call that needs it."""
     server: MCPServer = MCPServer(
         "agenthost-memory",
         instructions=(
@@ -60,8 +79,9 @@ def build_server(
         text: str, key: str | None = None, tags: list[str] | None = None
     ) -> dict[str, Any]:
         """Store a note (same key: replaced). Returns the note with its id and key."""
+        m = memory.get()
         with tool_errors(ValueError):
-            return notes.remember(scope, text, key=key, tags=tags).to_dict()
+            return m.notes.remember(m.scope, text, key=key, tags=tags).to_dict()
 
     @server.tool()
     def recall(
@@ -71,36 +91,43 @@ def build_server(
         tags: list[str] | None = None,
     ) -> list[dict[str, Any]]:
         """The notes that best match the query, best first, with scores."""
-        if notes.embedder is None and mode == "semantic":
+        m = memory.get()
+        if m.notes.embedder is None and mode == "semantic":
             raise ToolError("semantic recall is off on this server (no embedding model)")
-        effective = "keyword" if notes.embedder is None else mode
-        hits = notes.recall(scope, query, k=max(1, min(k, 50)), mode=effective, tags=tags or ())
+        effective = "keyword" if m.notes.embedder is None else mode
+        hits = m.notes.recall(m.scope, query, k=max(1, min(k, 50)), mode=effective, tags=tags or ())
         return [n.to_dict() for n in hits]
 
     @server.tool()
     def forget(key: str) -> dict[str, Any]:
         """Delete a note by key or id."""
-        return {"forgotten": notes.forget(scope, key), "key": key}
+        m = memory.get()
+        return {"forgotten": m.notes.forget(m.scope, key), "key": key}
 
     @server.tool()
     def list_notes(tags: list[str] | None = None, limit: int = 50) -> list[dict[str, Any]]:
         """Notes, newest first (only those with all ``tags``, if given)."""
-        return [n.to_dict() for n in notes.list_notes(scope, tags=tags or (), limit=limit)]
+        m = memory.get()
+        return [n.to_dict() for n in m.notes.list_notes(m.scope, tags=tags or (), limit=limit)]
 
     @server.tool()
     async def summarize_session(session_id: str) -> dict[str, Any]:
         """Summarise an agenthost session's turns into a note (summary, facts, open questions,
         and the ids of the turns it replaces)."""
-        if sessions is None or model is None:
-            raise ToolError("summaries need the session store and a model; this server has none")
+        m = await memory.aget()
+        from memory.compaction import summarize_session as summarize_stored_session
+
+        if model is None:
+            raise ToolError("summaries need a model; this server has none (--no-model)")
         with tool_errors():
-            note = await summarize_stored_session(sessions, notes, model, session_id, scope)
+            note = await summarize_stored_session(m.sessions, m.notes, model, session_id, m.scope)
         return note.to_dict()
 
     @server.resource("memory://notes", mime_type="application/json")
     def all_notes() -> list[dict[str, Any]]:
         """Every note of this tenant and user."""
-        return [n.to_dict() for n in notes.list_notes(scope, limit=1000)]
+        m = memory.get()
+        return [n.to_dict() for n in m.notes.list_notes(m.scope, limit=1000)]
 
     return server
 
@@ -153,11 +180,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     def build(settings: Settings) -> MCPServer:
-        engine = make_engine(args.db or settings.db_url)
-        notes = NotesStore(engine, load_embedder(args.embedder, settings.rag.embedding))
-        sessions = SessionStore(engine.url.render_as_string(hide_password=False))
+        url = database_url(settings, args.db)
+        embedder = load_embedder(args.embedder, settings.rag.embedding)
+        memory = Lazy(lambda: open_memory(url, args.tenant, args.user, embedder))
+        # built now (no model loads until the first summary): a bad [inference] is a startup error
         model = None if args.no_model else build_router(settings.inference, settings.logs_dir)
-        scope = Scope(args.tenant, args.user)
-        return build_server(notes, scope, sessions=sessions, model=model)
+        return build_server(memory, model=model)
 
     start("memory", args, build)

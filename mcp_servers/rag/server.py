@@ -8,7 +8,8 @@ It reads ``[rag]`` and ``[inference]`` of the configuration (``--config``, else
 ``$AGENTHOST_CONFIG``, ``./agenthost.toml``, ``$AGENTHOST_HOME/agenthost.toml``) and
 ``AGENTHOST_*``: the index under ``rag.dir`` (default ``$AGENTHOST_HOME/rag``), the tenant and
 groups it reads as (``rag.tenant``, ``rag.groups``; never a tool argument), and the folders
-``ingest`` may read (``rag.ingest_roots``, default the working directory).
+``ingest`` may read (``rag.ingest_roots``, default the working directory). The service, its
+index and the embedding model open with the first call that needs them.
 """
 
 from __future__ import annotations
@@ -17,15 +18,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
-from mcp_servers.serving import arguments, start, tool_errors
-from rag.service import RagService
+from mcp_servers.serving import Lazy, arguments, start, tool_errors
 from rag.types import (
     Answer,
     ChunkRecord,
@@ -37,6 +37,9 @@ from rag.types import (
     SearchResult,
 )
 from settings import Settings
+
+if TYPE_CHECKING:
+    from rag.service import RagService
 
 INSTRUCTIONS = (
     "Search and answer from the documents ingested into collections. Use `search` for passages "
@@ -54,8 +57,18 @@ ExpandArg = Annotated[
 ]
 
 
-def build_server(service: RagService, ingest_roots: list[Path] | None = None) -> MCPServer[None]:
-    """An MCP server over ``service``; ``ingest`` may read only below ``ingest_roots``."""
+def open_service(settings: Settings) -> RagService:
+    """The service over the configured index (the retrieval stack is imported here)."""
+    from rag.service import RagService
+
+    return RagService(settings.rag_dir, settings.rag, settings.inference, settings.logs_dir)
+
+
+def build_server(
+    service: Lazy[RagService], ingest_roots: list[Path] | None = None
+) -> MCPServer[None]:
+    """An MCP server over ``service``, built by the first call that needs it; ``ingest`` may
+    read only below ``ingest_roots``."""
     roots = [r.resolve() for r in (ingest_roots or [Path.cwd()])]
 
     @asynccontextmanager
@@ -63,7 +76,8 @@ def build_server(service: RagService, ingest_roots: list[Path] | None = None) ->
         try:
             yield None
         finally:
-            await service.aclose()
+            if (built := service.built) is not None:
+                await built.aclose()
 
     mcp: MCPServer[None] = MCPServer("agenthost-rag", instructions=INSTRUCTIONS, lifespan=lifespan)
 
@@ -91,8 +105,9 @@ def build_server(service: RagService, ingest_roots: list[Path] | None = None) ->
             modified_before=modified_before,
             min_version=min_version,
         )
+        svc = await service.aget()
         with tool_errors():
-            return await service.search(
+            return await svc.search(
                 query, collections, k=k, filters=filters, mode=mode, rerank=rerank, expand=expand
             )
 
@@ -110,8 +125,9 @@ def build_server(service: RagService, ingest_roots: list[Path] | None = None) ->
     ) -> Answer:
         """Answer a question only from the documents, citing them as [n]; refuses with "Not
         found in the sources." when nothing relevant was retrieved."""
+        svc = await service.aget()
         with tool_errors():
-            return await service.answer(question, collections, k=k, rerank=rerank, expand=expand)
+            return await svc.answer(question, collections, k=k, rerank=rerank, expand=expand)
 
     @mcp.tool()
     async def ingest(
@@ -126,22 +142,25 @@ def build_server(service: RagService, ingest_roots: list[Path] | None = None) ->
         for p in resolved:
             if not any(p == r or r in p.parents for r in roots):
                 raise ToolError(f"{p} is outside the folders this server may ingest")
+        svc = await service.aget()
         with tool_errors():
-            return await service.ingest(resolved, collection, acl=acl or ())
+            return await svc.ingest(resolved, collection, acl=acl or ())
 
     @mcp.tool()
     async def get_chunk(chunk_id: str) -> ChunkRecord:
         """One passage in full, with its source, headings and line/page span."""
+        svc = await service.aget()
         with tool_errors():
-            kn = await service.knowledge()
-            return kn.get_chunk(chunk_id, service.principal)
+            kn = await svc.knowledge()
+            return kn.get_chunk(chunk_id, svc.principal)
 
     @mcp.tool()
     async def list_collections() -> list[CollectionInfo]:
         """Collections this session may read, with their sizes."""
+        svc = await service.aget()
         with tool_errors():
-            kn = await service.knowledge()
-            return kn.list_collections(service.principal)
+            kn = await svc.knowledge()
+            return kn.list_collections(svc.principal)
 
     @mcp.resource(
         "rag://documents/{source_id}",
@@ -150,8 +169,9 @@ def build_server(service: RagService, ingest_roots: list[Path] | None = None) ->
         mime_type="text/plain",
     )
     async def document(source_id: int) -> str:
-        kn = await service.knowledge()
-        info, text = kn.document_text(source_id, service.principal)
+        svc = await service.aget()
+        kn = await svc.knowledge()
+        info, text = kn.document_text(source_id, svc.principal)
         return f"# {info.title}\n{info.path} (version {info.version})\n\n{text}"
 
     @mcp.resource(
@@ -161,8 +181,9 @@ def build_server(service: RagService, ingest_roots: list[Path] | None = None) ->
         mime_type="application/json",
     )
     async def documents() -> str:
-        kn = await service.knowledge()
-        docs = kn.documents(service.principal)
+        svc = await service.aget()
+        kn = await svc.knowledge()
+        docs = kn.documents(svc.principal)
         return "[" + ",".join(d.model_dump_json() for d in docs) + "]"
 
     return mcp
@@ -172,7 +193,6 @@ def main(argv: list[str] | None = None) -> None:
     args = arguments("rag", __doc__).parse_args(argv)
 
     def build(settings: Settings) -> MCPServer[None]:
-        service = RagService(settings.rag_dir, settings.rag, settings.inference, settings.logs_dir)
-        return build_server(service, settings.rag.ingest_roots)
+        return build_server(Lazy(lambda: open_service(settings)), settings.rag.ingest_roots)
 
     start("rag", args, build)
