@@ -10,16 +10,16 @@ from core.lazy import exports
 if TYPE_CHECKING:
     from approvals.gate import ApprovalGate, Asker, PolicyGate
     from approvals.policy import ApprovalsConfig, Policy, PolicyError, PolicyRule
-    from approvals.store import ApprovalRow, ApprovalStore, AuditRow, NotPending
-    from approvals.types import RISK_ORDER, ApprovalRequest, Decision, Risk
+    from approvals.store import ApprovalRow, ApprovalStore, AuditRow
+    from approvals.types import RISK_ORDER, ApprovalRequest, Decision, NotPending, Risk
 else:
     __getattr__, __dir__ = exports(
         __name__,
         {
             "approvals.gate": ["ApprovalGate", "Asker", "PolicyGate"],
             "approvals.policy": ["ApprovalsConfig", "Policy", "PolicyError", "PolicyRule"],
-            "approvals.store": ["ApprovalRow", "ApprovalStore", "AuditRow", "NotPending"],
-            "approvals.types": ["RISK_ORDER", "ApprovalRequest", "Decision", "Risk"],
+            "approvals.store": ["ApprovalRow", "ApprovalStore", "AuditRow"],
+            "approvals.types": ["RISK_ORDER", "ApprovalRequest", "Decision", "NotPending", "Risk"],
         },
     )
 

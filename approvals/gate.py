@@ -15,8 +15,8 @@ from typing import Protocol
 import anyio
 
 from approvals.policy import Policy
-from approvals.store import ApprovalStore, NotPending
-from approvals.types import ApprovalRequest, Decision
+from approvals.store import ApprovalStore
+from approvals.types import ApprovalRequest, Decision, NotPending
 
 
 class ApprovalGate(Protocol):

@@ -20,9 +20,8 @@ from sqlalchemy import JSON, Column
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from approvals.types import ApprovalRequest, Decision
+from approvals.types import ApprovalRequest, Decision, NotPending
 from core import ids
-from core.errors import InvalidRequest
 
 GENESIS = "0" * 64
 
@@ -77,10 +76,6 @@ class AuditRow(SQLModel, table=True):
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     prev_hash: str
     hash: str
-
-
-class NotPending(InvalidRequest):
-    """The request was already decided (or expired, or never existed)."""
 
 
 STATUS = {"approve": "approved", "deny": "denied", "edit": "edited"}

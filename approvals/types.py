@@ -7,6 +7,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from core.errors import InvalidRequest
+
 Risk = Literal["low", "medium", "high", "critical"]
 RISK_ORDER: dict[str, int] = {"low": 0, "medium": 1, "high": 2, "critical": 3}
 Action = Literal["approve", "deny", "edit"]
@@ -40,3 +42,7 @@ class Decision:
     @property
     def approved(self) -> bool:
         return self.action != "deny"
+
+
+class NotPending(InvalidRequest):
+    """The request was already decided (or expired, or never existed)."""

@@ -122,7 +122,7 @@ def build(
         src = kn.meta.replace_source(
             tenant=P.tenant, collection="big", path=f"/synthetic/{start}.txt", title="Synthetic",
             kind="text", content_hash=str(start), mtime=time.time(), acl=["*"], pieces=pieces,
-            vectors=vecs[start : start + len(pieces)],
+            vectors=list(vecs[start : start + len(pieces), None, :]),  # one vector a chunk
         )  # fmt: skip
         kn.lexical.add(kn.meta.chunks_of(src.id))
     kn.lexical.commit()

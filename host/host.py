@@ -104,6 +104,7 @@ class Host:
         policy = s.approvals.policy()
         store = SessionStore(s.db_url)
         stack = AsyncExitStack()
+        tg: anyio.abc.TaskGroup | None = None
         try:
             approvals = ApprovalStore(store.engine)
             gate = self._gate_override or PolicyGate(
@@ -133,6 +134,12 @@ class Host:
                     partial(anyio.to_thread.run_sync, abandon_on_cancel=True), ranker.load
                 )
         except BaseException:
+            # a start cut short (cancelled: a client gone while servers start) leaves the
+            # servers' task group it entered, or anyio's cancel scopes end up crossed; not
+            # in a shielded scope of its own: the group's scope must be the innermost to exit
+            if tg is not None:
+                tg.cancel_scope.cancel()
+            await stack.aclose()
             store.close()
             raise
         self._open = _Open(

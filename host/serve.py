@@ -15,6 +15,7 @@ outcome). Prompt: ``delegate`` (hand a task to run_task).
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import signal
@@ -22,10 +23,10 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import asdict
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import anyio
-from anyio.abc import TaskGroup
+from anyio.abc import TaskGroup, TaskStatus
 from mcp.server.elicitation import render_elicitation_schema
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -51,9 +52,10 @@ from agents.request import RunRequest
 from agents.state import RunResult
 from approvals import ApprovalRequest, Decision, NotPending
 from core.errors import AgentHostError
-from host.host import Host
-from memory.sessions import SessionNotFound
 from settings import Settings
+
+if TYPE_CHECKING:
+    from host.host import Host
 
 log = logging.getLogger("agenthost.serve")
 
@@ -64,6 +66,35 @@ INSTRUCTIONS = (
 )
 
 
+class HostStart:
+    """The host, entered once the server runs: ``initialize`` is answered at once, and the
+    first call that needs the host waits while its MCP servers and model start. A host that
+    cannot start ends the server with its error (one line and an exit code). It also holds
+    the task group of the runs that outlive one request (``BackgroundRun``)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._host: Host | None = None
+        self._ready = anyio.Event()
+        self.runs: TaskGroup | None = None
+
+    async def run(self, *, task_status: TaskStatus[None]) -> None:
+        async with anyio.create_task_group() as self.runs:
+            task_status.started()
+            # the engine (SQLModel, the MCP client, the backends) is imported off the event
+            # loop, which meanwhile answers initialize
+            engine = await anyio.to_thread.run_sync(importlib.import_module, "host.host")
+            async with engine.Host(self.settings) as host:
+                self._host = host
+                self._ready.set()
+                await anyio.sleep_forever()
+
+    async def host(self) -> Host:
+        await self._ready.wait()
+        assert self._host is not None
+        return self._host
+
+
 class ApprovalAnswer(BaseModel):
     approve: bool = Field(description="Let the agent make this call?")
     reason: str = Field("", description="Why (kept in the audit log)")
@@ -72,7 +103,7 @@ class ApprovalAnswer(BaseModel):
 class ElicitingAsker:
     """Asks the MCP client that started the run (its user) to approve a risky call."""
 
-    def __init__(self, ctx: Context[Host]) -> None:
+    def __init__(self, ctx: Context[HostStart]) -> None:
         self.ctx = ctx
 
     async def ask(self, request: ApprovalRequest) -> Decision | None:
@@ -163,7 +194,9 @@ class Progress:
     tokens, and after each step. Progress counts steps, so it only grows: a step in flight is
     its index minus one plus the share of its token allowance used so far."""
 
-    def __init__(self, ctx: Context[Host] | None, max_steps: int | None, per_call: int) -> None:
+    def __init__(
+        self, ctx: Context[HostStart] | None, max_steps: int | None, per_call: int
+    ) -> None:
         self.ctx = ctx  # None between the rounds of a 2026-07-28 call: nobody to report to
         self.total = float(max_steps) if max_steps else None
         self.session = ""
@@ -210,23 +243,21 @@ def _tool_errors() -> Iterator[None]:
         raise ToolError(str(exc)) from None
 
 
-def build_server(settings: Settings) -> MCPServer[Host]:
-    running: dict[str, Host] = {}  # the host of the running server, for resource reads
+def build_server(settings: Settings) -> MCPServer[HostStart]:
+    start = HostStart(settings)
     background: dict[str, BackgroundRun] = {}  # 2026-07-28 runs between their rounds
-    groups: list[TaskGroup] = []
 
     @asynccontextmanager
-    async def lifespan(_: MCPServer[Host]) -> AsyncIterator[Host]:
-        async with Host(settings) as host, anyio.create_task_group() as tg:
-            running["host"] = host
-            groups.append(tg)
+    async def lifespan(_: MCPServer[HostStart]) -> AsyncIterator[HostStart]:
+        async with anyio.create_task_group() as tg:
+            await tg.start(start.run)
             try:
-                yield host
+                yield start
             finally:
                 tg.cancel_scope.cancel()  # runs still in flight are saved as cancelled
 
     async def in_rounds(
-        ctx: Context[Host], host: Host, request: RunRequest, progress: Progress
+        ctx: Context[HostStart], host: Host, request: RunRequest, progress: Progress
     ) -> RunResult | InputRequiredResult:
         """One round of a run on a 2026-07-28 session (see ``BackgroundRun``)."""
         if ctx.request_state:
@@ -244,7 +275,8 @@ def build_server(settings: Settings) -> MCPServer[Host]:
         else:
             key = uuid.uuid4().hex
             run = background[key] = BackgroundRun(key, progress)
-            groups[0].start_soon(run.main, host, request)
+            assert start.runs is not None
+            start.runs.start_soon(run.main, host, request)
         run.progress.ctx = ctx
         try:
             questions = await run.wait(host)
@@ -269,11 +301,13 @@ def build_server(settings: Settings) -> MCPServer[Host]:
         assert run.result is not None
         return run.result
 
-    server: MCPServer[Host] = MCPServer("agenthost", instructions=INSTRUCTIONS, lifespan=lifespan)
+    server: MCPServer[HostStart] = MCPServer(
+        "agenthost", instructions=INSTRUCTIONS, lifespan=lifespan
+    )
 
     @server.tool()
     async def run_task(
-        ctx: Context[Host],
+        ctx: Context[HostStart],
         task: Annotated[str, Field(description="what to do (may be empty with a prompt)")] = "",
         agent: Literal["react", "plan"] | None = None,
         role: str | None = None,
@@ -325,7 +359,7 @@ def build_server(settings: Settings) -> MCPServer[Host]:
                 prompt_args=prompt_args or {},
                 resources=tuple(resources or ()),
             )
-            host = ctx.request_context.lifespan_context
+            host = await ctx.request_context.lifespan_context.host()
             limit = host.settings.budgets.run.overridden_by(budget).max_steps
             progress = Progress(ctx, limit, host.settings.agent.max_tokens_per_call)
             if (ctx.protocol_version or "") >= INPUT_REQUIRED_VERSION:
@@ -340,7 +374,7 @@ def build_server(settings: Settings) -> MCPServer[Host]:
     @server.tool()
     async def resume_task(
         session_id: str,
-        ctx: Context[Host],
+        ctx: Context[HostStart],
         max_steps: Annotated[int | None, Field(ge=1)] = None,
         max_output_tokens: Annotated[int | None, Field(ge=1)] = None,
         max_cost_usd: Annotated[float | None, Field(ge=0)] = None,
@@ -355,7 +389,7 @@ def build_server(settings: Settings) -> MCPServer[Host]:
             max_seconds=max_seconds,
         )
         with _tool_errors():
-            host = ctx.request_context.lifespan_context
+            host = await ctx.request_context.lifespan_context.host()
             result = await host.resume(
                 session_id,
                 budget=budget,
@@ -364,15 +398,16 @@ def build_server(settings: Settings) -> MCPServer[Host]:
         return result.to_dict()
 
     @server.tool()
-    def list_sessions(
-        ctx: Context[Host],
+    async def list_sessions(
+        ctx: Context[HostStart],
         limit: Annotated[int, Field(ge=1, le=500)] = 20,
         status: Annotated[
             str | None, Field(description="running, completed, budget_exhausted, ...")
         ] = None,
     ) -> list[dict[str, Any]]:
         """Recent runs, newest first: id, status, task, steps, tokens, cost."""
-        rows = ctx.request_context.lifespan_context.store.recent(limit=limit, status=status)
+        host = await ctx.request_context.lifespan_context.host()
+        rows = host.store.recent(limit=limit, status=status)
         return [
             {
                 "session_id": r.id,
@@ -388,20 +423,20 @@ def build_server(settings: Settings) -> MCPServer[Host]:
         ]
 
     @server.tool()
-    def get_session(session_id: str, ctx: Context[Host]) -> dict[str, Any]:
+    async def get_session(session_id: str, ctx: Context[HostStart]) -> dict[str, Any]:
         """A run's steps, tool calls and outcome."""
-        return _session(ctx.request_context.lifespan_context, session_id)
+        return _session(await ctx.request_context.lifespan_context.host(), session_id)
 
     @server.resource("agenthost://sessions", mime_type="application/json")
-    def sessions() -> str:
+    async def sessions() -> str:
         """Recent sessions, newest first."""
-        rows = running["host"].store.recent(limit=50)
+        rows = (await start.host()).store.recent(limit=50)
         return json.dumps([r.model_dump(mode="json") for r in rows])
 
     @server.resource("agenthost://sessions/{session_id}", mime_type="application/json")
-    def session(session_id: str) -> str:
+    async def session(session_id: str) -> str:
         """One session: steps, tool calls, outcome."""
-        return json.dumps(_session(running["host"], session_id))
+        return json.dumps(_session(await start.host(), session_id))
 
     @server.prompt()
     def delegate(task: str) -> str:
@@ -426,6 +461,8 @@ def _attachments(host: Host, session_id: str) -> list[dict[str, Any]]:
 
 
 def _session(host: Host, session_id: str) -> dict[str, Any]:
+    from memory.sessions import SessionNotFound  # with the engine, once the host is up
+
     try:
         row = host.store.get(session_id)
     except SessionNotFound as exc:

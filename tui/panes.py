@@ -19,7 +19,8 @@ from textual.message import Message
 from textual.widgets import DataTable, Input, Label, Static
 
 from agents.budget import BudgetKind
-from approvals.store import ApprovalRow, NotPending
+from approvals.store import ApprovalRow
+from approvals.types import NotPending
 from core.ids import short
 from memory.notes import Scope
 from rag.errors import RagError

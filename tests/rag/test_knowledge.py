@@ -219,6 +219,7 @@ def test_sentence_windows_score_a_chunk_by_its_best_vector(
         assert not any("Initech" in h.text for h in hits)
         for h in hits[:5]:
             own = float(dense.vectors_of([h.chunk_id])[0] @ qvec)
+            assert h.similarity is not None
             assert h.similarity == pytest.approx(dense.similarities([h.chunk_id], qvec)[0])
             assert h.similarity >= own - 1e-6
         board = Principal("acme", frozenset({"board"}))
