@@ -4,12 +4,16 @@ errors: tests/cli.)"""
 from __future__ import annotations
 
 import base64
+import contextlib
+import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx
@@ -196,3 +200,32 @@ async def test_everything_progress_images_resources_and_prompts(isolated_home: P
             await host.read_resource("nope:demo://x")
         with pytest.raises(InvalidRequest, match="prompt everything:missing"):
             await host.render_prompt("everything:missing")
+
+
+@pytest.mark.parametrize("how", ["killed", "hung"])
+async def test_a_server_that_fails_while_idle_is_restarted_before_the_next_call(
+    isolated_home: Path, how: str
+) -> None:
+    """No call is in flight: a killed server's closed pipe, or a hung one's failed ping, gets
+    it restarted, and the next call goes to the new process."""
+    servers = {"test": stdio_test_server(ping_interval_s=0.2, call_timeout_s=2.0)}
+    model = ScriptedBackend([Turn("unused")])
+    async with Host(Settings(home=isolated_home, servers=servers), model=model) as host:
+        server = host.servers["test"]
+        first = int(_text(await server.call("pid", {})))
+        os.kill(first, signal.SIGKILL if how == "killed" else signal.SIGSTOP)
+        try:
+            with anyio.fail_after(60):
+                while server.restarts < 1 or server.state is not ServerState.UP:  # noqa: ASYNC110 - watching the supervisor
+                    await anyio.sleep(0.05)
+            if how == "hung":
+                assert "ping failed" in server.last_error
+            second = int(_text(await server.call("pid", {})))
+            assert second != first
+        finally:
+            with contextlib.suppress(ProcessLookupError):  # the restart may have ended it
+                os.kill(first, signal.SIGKILL)
+
+
+def _text(result: Any) -> str:
+    return str(result.content[0].text)
