@@ -267,13 +267,30 @@ class BudgetMeter:
         return self.steps
 
     def begin_call(self, estimated_input_tokens: int, price: Price | None = None) -> None:
-        """Before a model call: refuse one whose prompt alone would cross the input limit."""
+        """Before a model call, priced at ``price`` (the dearest it may be billed at until the
+        router says which backend serves it): refuse one whose prompt alone would cross the
+        input-token limit, or reach the cost limit (nothing would be left for its reply)."""
         self.check_time()
         self._check(BudgetKind.INPUT_TOKENS, self.input_tokens + estimated_input_tokens)
+        price = price or FREE
+        prompt_cost = price.cost(Usage(input_tokens=estimated_input_tokens))
+        if prompt_cost:
+            self._check(BudgetKind.COST, self.cost_usd + prompt_cost, inclusive=True)
         self._call_tokens = 0
         self._call_started = self._clock()
-        self._price = price or FREE
+        self._price = price
         self._estimated_input = estimated_input_tokens
+
+    def affordable_output_tokens(self) -> int | None:
+        """How many output tokens the cost budget can still pay for in the call begun, at its
+        price, after its prompt (None: no cost limit, or output is not priced per token)."""
+        limit = self.budget.max_cost_usd
+        per_token = self._price.output_per_mtok / 1_000_000
+        if limit is None or per_token <= 0 or self._price.gpu_per_hour:
+            return None
+        prompt_cost = self._price.cost(Usage(input_tokens=self._estimated_input))
+        left = limit - self.cost_usd - prompt_cost
+        return max(int(left / per_token), 0)
 
     def set_price(self, price: Price) -> None:
         self._price = price

@@ -18,6 +18,7 @@ from inference.backend import ChatModel, closing
 from inference.types import (
     ChatRequest,
     ChatResult,
+    Generated,
     Message,
     Routed,
     TextDelta,
@@ -37,6 +38,8 @@ class AgentContext:
     emit: Emit
     config: AgentConfig
     price_of: Callable[[str], Price] = lambda backend: FREE
+    # the dearest price a request for a tier (None: any) may be billed at (Router.worst_price)
+    worst_price: Callable[[str | None], Price] = lambda tier: FREE
 
 
 def estimate_tokens(messages: list[Message] | tuple[Message, ...]) -> int:
@@ -86,12 +89,18 @@ async def model_turn(
         )
     if request.max_tokens > room:
         request = request.with_(max_tokens=room)
-    meter.begin_call(prompt, ctx.price_of(""))
-    left = meter.output_tokens_left()
-    clamped = left is not None and left < request.max_tokens
-    if clamped and left is not None:
-        # ask for no more than the budget allows; the meter still counts every token
-        request = request.with_(max_tokens=max(left, 1))
+    # priced at the dearest backend the request may go to, until the router says which
+    meter.begin_call(prompt, ctx.worst_price(request.tier))
+    # ask for no more than the budget allows (output tokens, and what the cost budget can pay
+    # for after the prompt); the meter still counts every token as it streams
+    bound: BudgetKind | None = None
+    for kind, left in (
+        (BudgetKind.OUTPUT_TOKENS, meter.output_tokens_left()),
+        (BudgetKind.COST, meter.affordable_output_tokens()),
+    ):
+        if left is not None and left < request.max_tokens:
+            request = request.with_(max_tokens=max(left, 1))
+            bound = kind
     result = ChatResult()
     span = Span(
         state.trace_id,
@@ -109,6 +118,8 @@ async def model_turn(
                     if stream_tokens:
                         await ctx.emit(TokenDelta(event.text))
                     meter.on_tokens(1)
+                elif isinstance(event, Generated):  # a tool call's JSON: spent all the same
+                    meter.on_tokens(event.tokens)
                 elif isinstance(event, Routed) and event.decision.action in ("chosen", "fallback"):
                     meter.set_price(ctx.price_of(event.decision.backend))
                 elif isinstance(event, UsageEvent):
@@ -141,6 +152,6 @@ async def model_turn(
             )
         )
     meter.check_all()
-    if clamped and result.finish_reason == "length":
-        raise meter.exceeded(BudgetKind.OUTPUT_TOKENS)
+    if bound is not None and result.finish_reason == "length":
+        raise meter.exceeded(bound)
     return result

@@ -222,6 +222,10 @@ class Host:
         router = self.router
         return FREE if router is None else router.price_of(backend)
 
+    def _worst_price(self, tier: str | None) -> Price:
+        router = self.router
+        return FREE if router is None else router.worst_price(tier)
+
     # ---- connected servers' resources and prompts ---------------------------------------
 
     async def resources(self) -> list[ResourceInfo]:
@@ -296,6 +300,7 @@ class Host:
             emit=self._keep_compactions(state, emit),
             config=self._agent_config(state),
             price_of=self._price_of,
+            worst_price=self._worst_price,
         )
         return await run_agent(ctx, state, resumed=resumed)
 

@@ -24,6 +24,7 @@ from inference.toolcalls import (
 from inference.types import (
     ChatRequest,
     FinishReason,
+    Generated,
     JsonSchema,
     Message,
     StreamEvent,
@@ -242,6 +243,8 @@ class ChunkAssembler:
                     if piece:
                         self._streamed_answer = True
                         yield TextDelta(piece)
+                    else:  # a tool call's JSON or the reply's framing: spent all the same
+                        yield Generated()
                 else:
                     yield TextDelta(text)
             calls = delta.get("tool_calls") or ()
@@ -249,6 +252,7 @@ class ChunkAssembler:
                 calls = [calls]
             for tc in calls:
                 self.content_chunks += 1
+                yield Generated()  # about one token a chunk; the usage at the end corrects it
                 index = tc.get("index")
                 part = self._calls.setdefault(
                     int(index) if index is not None else len(self._calls), _PartialCall()

@@ -75,6 +75,16 @@ class Router:
             return FREE
         return self.prices.for_call(backend, self.backends[backend].model)
 
+    def worst_price(self, tier: str | None = None) -> Price:
+        """The dearest per-token price a request for ``tier`` (None: any tier) can be billed
+        at: what a budget must assume before the router has picked the backend."""
+        chain = self.tiers.get(tier, []) if tier else [n for c in self.tiers.values() for n in c]
+        prices = [self.price_of(name) for name in chain]
+        return Price(
+            input_per_mtok=max((p.input_per_mtok for p in prices), default=0.0),
+            output_per_mtok=max((p.output_per_mtok for p in prices), default=0.0),
+        )
+
     # ---- which tier ------------------------------------------------------------------
 
     def choose_tier(self, request: ChatRequest) -> tuple[str, str]:

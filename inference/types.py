@@ -124,6 +124,14 @@ class TextDelta:
 
 
 @dataclass(frozen=True)
+class Generated:
+    """Tokens the model generated that are not text for the reader: a tool call's JSON, a
+    constrained reply's framing. Budgets count them as they come, like ``TextDelta``."""
+
+    tokens: int = 1
+
+
+@dataclass(frozen=True)
 class ToolCallEvent:
     call: ToolCall
 
@@ -179,10 +187,13 @@ class RouteDecision:
     action: RouteAction = "chosen"
 
 
-StreamEvent = TextDelta | ToolCallEvent | ToolCallErrorEvent | UsageEvent | Finish | Routed
+StreamEvent = (
+    TextDelta | Generated | ToolCallEvent | ToolCallErrorEvent | UsageEvent | Finish | Routed
+)
 
-# Events that carry model output: once one reached the caller, a stream cannot be replayed.
-CONTENT_EVENTS = (TextDelta, ToolCallEvent, ToolCallErrorEvent)
+# Events that carry model output: once one reached the caller, a stream cannot be replayed
+# (its tokens are spent).
+CONTENT_EVENTS = (TextDelta, Generated, ToolCallEvent, ToolCallErrorEvent)
 
 
 @dataclass

@@ -20,6 +20,7 @@ from inference.types import (
     ChatRequest,
     Finish,
     FinishReason,
+    Generated,
     StreamEvent,
     TextDelta,
     ToolCallError,
@@ -94,22 +95,24 @@ class ScriptedBackend:
                 break
             if turn.fail_after_tokens is not None and emitted >= turn.fail_after_tokens:
                 raise BackendUnavailable(self.name, "connection lost mid-stream (scripted)")
-            if self._token_delay:
-                await anyio.sleep(self._token_delay)
-            else:
-                await anyio.lowlevel.checkpoint()
+            await self._pause()
             emitted += 1
             self.tokens_emitted += 1
             yield TextDelta(token)
         if reason == "stop":
             for call in turn.calls:
                 cost = 1 + len(str(call.arguments)) // 4
-                if emitted + cost > request.max_tokens:
+                written = 0
+                while written < cost and emitted < request.max_tokens:
+                    await self._pause()  # the call's JSON, token by token, as a model writes it
+                    written += 1
+                    emitted += 1
+                    self.tokens_emitted += 1
+                    yield Generated()
+                if written < cost:
                     reason = "length"  # like a real server: a call cut off by max_tokens is lost
-                    emitted = request.max_tokens
                     break
                 checked = validate_call(call.name, call.arguments, request.tools)
-                emitted += cost
                 if isinstance(checked, ToolCallError):
                     yield ToolCallErrorEvent(checked)
                 else:
@@ -125,6 +128,12 @@ class ScriptedBackend:
             )
         )
         yield Finish(reason)
+
+    async def _pause(self) -> None:
+        if self._token_delay:
+            await anyio.sleep(self._token_delay)
+        else:
+            await anyio.lowlevel.checkpoint()
 
     async def health(self) -> Health:
         return Health(self.healthy, "scripted", self.model, 0.0)

@@ -50,5 +50,6 @@ def make_ctx(
         emit=emit,
         config=config or AgentConfig(),
         price_of=price_of,
+        worst_price=lambda tier: price or Price(),
     )
     return ctx, recorder

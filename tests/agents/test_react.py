@@ -166,6 +166,53 @@ async def test_cost_budget_cancels_the_stream_mid_call() -> None:
     assert state.steps[-1].text.startswith("word word")
 
 
+async def test_a_call_whose_prompt_alone_is_over_the_cost_budget_is_never_sent() -> None:
+    model = ScriptedBackend([Turn("never")])
+    ctx, _ = make_ctx(
+        model,
+        budget=Budget(max_cost_usd=0.002),
+        price=Price(input_per_mtok=1000.0, output_per_mtok=1.0),  # $0.001 per input token
+    )
+    result = await run_agent(ctx, RunState.new("a question long enough to cost more than $0.002"))
+    assert result.outcome.kind is OutcomeKind.BUDGET_EXHAUSTED
+    assert result.outcome.exhaustion is not None
+    assert result.outcome.exhaustion.kind is BudgetKind.COST
+    assert model.requests == []  # refused before sending: nothing was spent
+    assert result.spent.cost_usd == 0
+
+
+def chatty_caller(request: ChatRequest) -> Turn:
+    """A runaway whose turns are mostly tool-call JSON (a long argument), a little text."""
+    return Turn("Once more.", (ScriptedCall("calculator", {"expression": "1+" * 200 + "1"}),))
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    limit=st.floats(min_value=0.0005, max_value=0.05),
+    out_price=st.floats(min_value=1.0, max_value=200.0),
+    in_price=st.floats(min_value=0.0, max_value=20.0),
+)
+async def test_a_cost_budget_is_overshot_by_at_most_one_output_token(
+    limit: float, out_price: float, in_price: float
+) -> None:
+    """Tool-call tokens are counted as they stream and each call's max_tokens is clamped to
+    what the budget can pay for after its prompt: a runaway of tool calls stops within one
+    output token's price of the limit (the scripted model's usage is exact here)."""
+    model = ScriptedBackend(chatty_caller)
+    price = Price(input_per_mtok=in_price, output_per_mtok=out_price)
+    ctx, _ = make_ctx(
+        model,
+        budget=Budget(max_cost_usd=limit, max_steps=200),
+        price=price,
+        config=AgentConfig(max_tokens_per_call=256),
+    )
+    result = await run_agent(ctx, RunState.new("loop"))
+    assert result.outcome.kind is OutcomeKind.BUDGET_EXHAUSTED
+    assert result.spent.cost_usd <= limit + out_price / 1_000_000 + 1e-12
+
+
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from inference.openai_wire import ChunkAssembler, json_mode_messages
 from inference.types import (
     ChatRequest,
+    Generated,
     Message,
     TextDelta,
     ToolCall,
@@ -32,8 +33,26 @@ def content(piece: str) -> dict[str, Any]:
 
 
 def run(asm: ChunkAssembler, chunks: list[dict[str, Any]]) -> list[Any]:
-    events = [e for c in chunks for e in asm.feed(c)]
+    """The events but the ``Generated`` token counts (test_tool_call_tokens_are_counted)."""
+    events = [e for c in chunks for e in asm.feed(c) if not isinstance(e, Generated)]
     return events + list(asm.finish())
+
+
+def test_tool_call_tokens_are_counted_as_they_stream() -> None:
+    """Every chunk of a tool call (native deltas, or constrained JSON that is not answer text)
+    is a ``Generated`` token, so budgets count it while it streams, not after the call."""
+    pieces = ['{"ci', 'ty": "Pa', 'ris"}']
+    native = [
+        {"choices": [{"index": 0, "delta": {"tool_calls": [
+            {"index": 0, "id": "c1", "function": {"name": "get_weather", "arguments": p}}
+        ]}}]}
+        for p in pieces
+    ]  # fmt: skip
+    asm = ChunkAssembler([WEATHER], json_tools=False)
+    assert sum(isinstance(e, Generated) for c in native for e in asm.feed(c)) == 3
+    json_call = ['{"tool": "get_weather", ', '"arguments": {"city": ', '"Paris"}}']
+    asm = ChunkAssembler([WEATHER], json_tools=True)
+    assert sum(isinstance(e, Generated) for p in json_call for e in asm.feed(content(p))) == 3
 
 
 cuts = st.lists(st.integers(1, 9), max_size=30)
