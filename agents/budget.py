@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -164,6 +164,24 @@ class Allowance:
                     scopes[kind] = node.scope
         return Budget(**limits), scopes
 
+    def refreshed(self, elsewhere: Mapping[str, Spent]) -> Allowance:
+        """This chain with ``used_elsewhere`` replaced where ``elsewhere`` names the scope
+        (what other runs spent, read fresh when a reservation is made)."""
+        parent = self.parent.refreshed(elsewhere) if self.parent is not None else None
+        used = elsewhere.get(self.scope, self.used_elsewhere)
+        return Allowance(self.scope, self.budget, used, parent)
+
+
+class Reserver(Protocol):
+    """Holds a run's spending against allowances shared with other runs (the store's
+    ``StoreReserver``): ``reserve(plan)`` hands ``plan`` what other runs spent per scope, and
+    holds the worst case it returns, atomically; ``settle`` turns the last hold into what was
+    really spent."""
+
+    def reserve(self, plan: Callable[[Mapping[str, Spent]], Spent]) -> None: ...
+
+    def settle(self, actual: Spent) -> None: ...
+
 
 Period = Literal["total", "day", "month"]
 
@@ -192,8 +210,13 @@ class BudgetMeter:
         spent: Spent | None = None,
         *,
         clock: Callable[[], float] = time.monotonic,
+        reserver: Reserver | None = None,
     ) -> None:
         self.limits = limits if isinstance(limits, Allowance) else Allowance("run", limits)
+        # with allowances shared with other runs: every model call (and its step) is
+        # reserved first
+        self.reserver = reserver
+        self._step_unreserved = False
         # the binding limit of each kind, for gauges and for clamping a call's max_tokens
         self.budget, self._scopes = self.limits.effective()
         self._base = spent or Spent()
@@ -236,6 +259,26 @@ class BudgetMeter:
             return None
         return max(0, self.budget.max_output_tokens - self.output_tokens)
 
+    def near_limit(self, share: float) -> BudgetKind | None:
+        """The first budget this run has used ``share`` of (or whose next step would be its
+        last), or None: then its next turn should answer rather than go on."""
+        if share >= 1:
+            return None
+        spent = self.spent()
+        for kind in (
+            BudgetKind.STEPS,
+            BudgetKind.OUTPUT_TOKENS,
+            BudgetKind.COST,
+            BudgetKind.SECONDS,
+        ):
+            limit = self.budget.limit(kind)
+            if not limit:
+                continue
+            used = spent.amount(kind)
+            if used >= share * limit or (kind is BudgetKind.STEPS and used + 1 >= limit):
+                return kind
+        return None
+
     # ---- enforcement -----------------------------------------------------------------
 
     def exceeded(self, kind: BudgetKind) -> BudgetExceeded:
@@ -257,29 +300,78 @@ class BudgetMeter:
     def check_time(self) -> None:
         self._check(BudgetKind.SECONDS, self.seconds, inclusive=True)
 
+    def _refresh(self, elsewhere: Mapping[str, Spent]) -> None:
+        self.limits = self.limits.refreshed(elsewhere)
+        self.budget, self._scopes = self.limits.effective()
+
     def begin_step(self) -> int:
-        """Count a new step; raise if the step limit was already reached."""
-        self._check(BudgetKind.STEPS, self.steps, inclusive=True)
-        self.check_time()
-        self._check(BudgetKind.COST, self.cost_usd, inclusive=True)
-        self._check(BudgetKind.OUTPUT_TOKENS, self.output_tokens, inclusive=True)
+        """Count a new step; raise if the step limit was already reached. With shared
+        allowances other runs' steps count as last read, and the step is reserved with its
+        first model call (one transaction a step), which checks again with fresh counts."""
+
+        def plan(elsewhere: Mapping[str, Spent]) -> Spent:
+            self._refresh(elsewhere)
+            self._check(BudgetKind.STEPS, self.steps, inclusive=True)
+            self.check_time()
+            self._check(BudgetKind.COST, self.cost_usd, inclusive=True)
+            self._check(BudgetKind.OUTPUT_TOKENS, self.output_tokens, inclusive=True)
+            return Spent(steps=1)
+
+        plan({})  # with shared allowances: at what was last read; the call reserves it
         self.steps += 1
+        self._step_unreserved = self.reserver is not None
         return self.steps
 
-    def begin_call(self, estimated_input_tokens: int, price: Price | None = None) -> None:
+    def begin_call(
+        self, estimated_input_tokens: int, price: Price | None = None, max_tokens: int = 0
+    ) -> tuple[int, BudgetKind | None]:
         """Before a model call, priced at ``price`` (the dearest it may be billed at until the
         router says which backend serves it): refuse one whose prompt alone would cross the
-        input-token limit, or reach the cost limit (nothing would be left for its reply)."""
-        self.check_time()
-        self._check(BudgetKind.INPUT_TOKENS, self.input_tokens + estimated_input_tokens)
+        input-token limit, or reach the cost limit (nothing would be left for its reply).
+        Returns ``max_tokens`` clamped to what the output-token and cost budgets can pay for,
+        and the budget that clamped it (None: not clamped). With shared allowances the
+        call's worst case (its prompt and all of its clamped reply) is reserved first."""
         price = price or FREE
-        prompt_cost = price.cost(Usage(input_tokens=estimated_input_tokens))
-        if prompt_cost:
-            self._check(BudgetKind.COST, self.cost_usd + prompt_cost, inclusive=True)
-        self._call_tokens = 0
-        self._call_started = self._clock()
-        self._price = price
-        self._estimated_input = estimated_input_tokens
+        clamped: list[tuple[int, BudgetKind | None]] = []
+
+        def plan(elsewhere: Mapping[str, Spent]) -> Spent:
+            self._refresh(elsewhere)
+            self.check_time()
+            self._check(BudgetKind.INPUT_TOKENS, self.input_tokens + estimated_input_tokens)
+            prompt_cost = price.cost(Usage(input_tokens=estimated_input_tokens))
+            if prompt_cost:
+                self._check(BudgetKind.COST, self.cost_usd + prompt_cost, inclusive=True)
+            self._call_tokens = 0
+            self._call_started = self._clock()
+            self._price = price
+            self._estimated_input = estimated_input_tokens
+            tokens, bound = max_tokens, None
+            for kind, left in (
+                (BudgetKind.OUTPUT_TOKENS, self.output_tokens_left()),
+                (BudgetKind.COST, self.affordable_output_tokens()),
+            ):
+                if left is not None and left < tokens:
+                    tokens, bound = max(left, 1), kind
+            clamped.append((tokens, bound))
+            worst = Usage(input_tokens=estimated_input_tokens, output_tokens=tokens)
+            step = 0
+            if self._step_unreserved:  # the step this call belongs to is held with it
+                self._check(BudgetKind.STEPS, self.steps)
+                step = 1
+            return Spent(step, estimated_input_tokens, tokens, price.cost(worst), 0.0)
+
+        if self.reserver is None:
+            plan({})
+            return clamped[0]
+        try:
+            self.reserver.reserve(plan)
+        except BudgetExceeded:
+            if self._step_unreserved:
+                self.steps -= 1  # refused before its call: the step never ran, nor counts
+            raise
+        finally:
+            self._step_unreserved = False
+        return clamped[0]
 
     def affordable_output_tokens(self) -> int | None:
         """How many output tokens the cost budget can still pay for in the call begun, at its
@@ -295,11 +387,11 @@ class BudgetMeter:
     def set_price(self, price: Price) -> None:
         self._price = price
 
-    def _call_cost(self) -> float:
-        if self._call_tokens == 0 and not self._price.gpu_per_hour:
+    def _call_cost(self, cut: bool = False) -> float:
+        if self._call_tokens == 0 and not cut and not self._price.gpu_per_hour:
             return 0.0
         provisional = Usage(
-            input_tokens=self._estimated_input if self._call_tokens else 0,
+            input_tokens=self._estimated_input if self._call_tokens or cut else 0,
             output_tokens=self._call_tokens,
             ttlt_s=self._clock() - self._call_started,
         )
@@ -311,18 +403,32 @@ class BudgetMeter:
         self._check(BudgetKind.OUTPUT_TOKENS, self.output_tokens + self._call_tokens)
         self._check(BudgetKind.COST, self.cost_usd + self._call_cost())
 
-    def end_call(self, usage: Usage | None) -> None:
-        """The call is over: replace provisional counts with what the server reported."""
+    def end_call(self, usage: Usage | None, *, cut: bool = False) -> None:
+        """The call is over: replace provisional counts with what the server reported (and
+        its reservation with what it spent). A call ``cut`` before any usage came (the wall
+        clock, a budget, an error) is charged its estimated prompt even when no token came:
+        the server read it."""
+        before = (self.input_tokens, self.output_tokens, self.cost_usd)
         if usage is not None and (usage.output_tokens or usage.input_tokens):
             self.input_tokens += usage.input_tokens
             self.output_tokens += max(usage.output_tokens, 0)
             self.cost_usd += usage.cost_usd
         else:  # the stream was cut before usage arrived: keep the provisional counts
-            self.input_tokens += self._estimated_input if self._call_tokens else 0
+            self.input_tokens += self._estimated_input if self._call_tokens or cut else 0
             self.output_tokens += self._call_tokens
-            self.cost_usd += self._call_cost()
+            self.cost_usd += self._call_cost(cut)
         self._call_tokens = 0
         self._price = FREE
+        if self.reserver is not None:
+            self.reserver.settle(
+                Spent(
+                    0,
+                    self.input_tokens - before[0],
+                    self.output_tokens - before[1],
+                    self.cost_usd - before[2],
+                    0.0,
+                )
+            )
 
     def check_all(self) -> None:
         """After a call: a reported usage may cross a limit the provisional count did not."""

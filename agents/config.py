@@ -29,6 +29,14 @@ class AgentConfig(BaseModel):
     context_tokens: int = Field(4096, ge=256, description="the model's context window")
     keep_recent_messages: int = Field(4, ge=1, description="kept verbatim when compacting")
     max_tool_result_chars: int = Field(4000, ge=100, description="longer results are truncated")
+    soft_limit: float = Field(
+        0.9,
+        gt=0,
+        le=1,
+        description="once this share of a budget (steps, output tokens, cost, seconds) is "
+        "used, or the next step is the last the step budget allows, the next turn must be the "
+        "answer from what the run knows; 1 turns it off",
+    )
     # plan-and-execute
     max_plan_steps: int = Field(5, ge=1, le=20)
     steps_per_plan_step: int = Field(4, ge=1, description="ReAct turns allowed per plan step")

@@ -35,7 +35,13 @@ async def react(
         if max_turns is not None and turns >= max_turns:
             raise StepLimitReached(f"no answer after {turns} turns")
         turns += 1
+        near = ctx.meter.near_limit(ctx.config.soft_limit)
         step = await begin_step(ctx, state, plan_step)
+        if near is not None:
+            # most of a budget is spent: answer from what is known, rather than be cut off
+            force_answer = True
+            if SOFT_LIMIT not in messages:
+                messages.append(SOFT_LIMIT)
         fitted, tools = await fit_context(ctx, state, step, messages, ctx.tools.specs(messages))
         if fitted is not messages:
             messages[:] = fitted
@@ -103,6 +109,12 @@ async def react(
         messages.append(Message.assistant(result.text))
         await end_step(ctx, state, step)
         return result.text.strip()
+
+
+SOFT_LIMIT = Message.user(
+    "The budget for this task is nearly spent. Do not call any more tools: answer now, from "
+    "what you have found so far."
+)
 
 
 async def begin_step(ctx: AgentContext, state: RunState, plan_step: int | None = None) -> Step:

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from agents.budget import BudgetKind, BudgetMeter
+from agents.budget import BudgetMeter
 from agents.config import AgentConfig
 from agents.errors import ContextOverflow
 from agents.events import Emit, TokenDelta
@@ -89,18 +89,13 @@ async def model_turn(
         )
     if request.max_tokens > room:
         request = request.with_(max_tokens=room)
-    # priced at the dearest backend the request may go to, until the router says which
-    meter.begin_call(prompt, ctx.worst_price(request.tier))
-    # ask for no more than the budget allows (output tokens, and what the cost budget can pay
-    # for after the prompt); the meter still counts every token as it streams
-    bound: BudgetKind | None = None
-    for kind, left in (
-        (BudgetKind.OUTPUT_TOKENS, meter.output_tokens_left()),
-        (BudgetKind.COST, meter.affordable_output_tokens()),
-    ):
-        if left is not None and left < request.max_tokens:
-            request = request.with_(max_tokens=max(left, 1))
-            bound = kind
+    # priced at the dearest backend the request may go to, until the router says which; ask
+    # for no more than the budget allows (output tokens, and what the cost budget can pay for
+    # after the prompt), reserved first where allowances are shared with other runs; the
+    # meter still counts every token as it streams
+    max_tokens, bound = meter.begin_call(prompt, ctx.worst_price(request.tier), request.max_tokens)
+    if max_tokens != request.max_tokens:
+        request = request.with_(max_tokens=max_tokens)
     result = ChatResult()
     span = Span(
         state.trace_id,
@@ -131,7 +126,7 @@ async def model_turn(
         if keep_text:
             step.text += result.text
         before_in, before_out, before_cost = meter.input_tokens, meter.output_tokens, meter.cost_usd
-        meter.end_call(result.usage if usage_seen else None)
+        meter.end_call(result.usage if usage_seen else None, cut=status != "ok")
         step.input_tokens += meter.input_tokens - before_in
         step.output_tokens += meter.output_tokens - before_out
         step.cost_usd += meter.cost_usd - before_cost

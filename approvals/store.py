@@ -22,6 +22,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from approvals.types import ApprovalRequest, Decision, NotPending
 from core import ids
+from core.db import create_tables
 
 GENESIS = "0" * 64
 
@@ -91,9 +92,10 @@ def _digest(
 class ApprovalStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        SQLModel.metadata.create_all(
+        create_tables(
+            SQLModel.metadata,
             engine,
-            tables=[ApprovalRow.__table__, AuditRow.__table__],  # type: ignore[attr-defined]
+            [ApprovalRow.__table__, AuditRow.__table__],  # type: ignore[attr-defined]
         )
 
     # ---- writing ----------------------------------------------------------------------

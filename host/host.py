@@ -48,7 +48,7 @@ from inference.accounting import FREE, Price
 from inference.registry import build_router
 from inference.router import Router
 from memory.notes import NotesStore, Scope
-from memory.sessions import SessionStore, StoreRecorder
+from memory.sessions import SessionStore, StoreRecorder, StoreReserver
 from settings import Settings, load_settings
 
 log = logging.getLogger("agenthost.host")
@@ -295,7 +295,7 @@ class Host:
         ctx = AgentContext(
             model=self.model,
             tools=tools,
-            meter=self._meter_limits(state),
+            meter=self._meter_limits(state, resumed=resumed),
             recorder=StoreRecorder(self.store, state.session_id),
             emit=self._keep_compactions(state, emit),
             config=self._agent_config(state),
@@ -337,9 +337,12 @@ class Host:
 
         return forward
 
-    def _meter_limits(self, state: RunState) -> BudgetMeter:
+    def _meter_limits(self, state: RunState, *, resumed: bool = False) -> BudgetMeter:
         """The run's budget under its user's and tenant's allowances (what other runs of the
-        period already used of them counted), as one tree for the meter."""
+        period already used of them counted), as one tree for the meter. With an allowance,
+        every step and model call is reserved in the store first (``StoreReserver``), so
+        runs in any process never together spend more than it; a resumed run first drops
+        the holds its crashed attempt left."""
         cfg = self.settings.budgets
         since = period_start(cfg.period)
         who = state.principal
@@ -352,4 +355,16 @@ class Host:
         if user_limit is not None:
             used = self.store.spent_by(user=who.user, since=since, exclude=state.session_id)
             parent = Allowance(f"user:{who.user}", user_limit, used, parent)
-        return BudgetMeter(Allowance("run", state.budget, parent=parent), state.spent)
+        reserver = None
+        if parent is not None:
+            reserver = StoreReserver(
+                self.store,
+                state.session_id,
+                user=who.user if user_limit is not None else None,
+                tenant=who.tenant if tenant_limit is not None else None,
+                since=since,
+            )
+            if resumed:
+                reserver.release()
+        limits = Allowance("run", state.budget, parent=parent)
+        return BudgetMeter(limits, state.spent, reserver=reserver)

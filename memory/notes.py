@@ -26,6 +26,8 @@ from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from core.db import create_tables
+
 RecallMode = Literal["hybrid", "semantic", "keyword"]
 
 
@@ -121,7 +123,7 @@ class NotesStore:
     def __init__(self, engine: Engine, embedder: Embedder | None = None) -> None:
         self.engine = engine
         self.embedder = embedder
-        SQLModel.metadata.create_all(engine, tables=[NoteRow.__table__])  # type: ignore[attr-defined]
+        create_tables(SQLModel.metadata, engine, [NoteRow.__table__])  # type: ignore[attr-defined]
 
     # ---- writing ----------------------------------------------------------------------
 

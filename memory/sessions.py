@@ -8,14 +8,29 @@ killed mid-run loses at most the step in flight, and ``load`` rebuilds the state
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Column, Connection, bindparam, event, func, insert, update
+from sqlalchemy import (
+    JSON,
+    Column,
+    Connection,
+    bindparam,
+    event,
+    func,
+    insert,
+    literal,
+    update,
+)
 from sqlalchemy import select as sa_select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Field, Session, SQLModel, col, create_engine, delete, select
 
@@ -30,6 +45,7 @@ from agents.state import (
     ToolRecord,
 )
 from core import ids
+from core.db import create_tables
 from core.errors import InvalidRequest
 from core.principal import Principal
 from inference.types import Message, ToolCall
@@ -96,6 +112,35 @@ class StepRow(SQLModel, table=True):
     partial: bool = False
 
 
+class ReservationRow(SQLModel, table=True):
+    """What a run holds of its user's and tenant's allowances and has not yet checkpointed:
+    a model call's worst case while it runs, then what it really spent. Other runs count it;
+    the run's next checkpoint (whose session row then holds the spending) deletes it."""
+
+    __tablename__ = "reservations"
+
+    id: str = Field(primary_key=True)
+    session_id: str = Field(index=True)
+    user: str | None = Field(default=None, index=True)
+    tenant: str | None = Field(default=None, index=True)
+    steps: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    expires_at: float = Field(index=True)  # a crashed run's hold lapses (resume frees it first)
+
+
+class AllowanceLock(SQLModel, table=True):
+    """One row per allowance scope (``user:alice``, ``tenant:acme``): a reservation updates it
+    first, which serialises reservations of that scope across processes (SQLite's write
+    lock, a PostgreSQL row lock) while it reads what others spent and holds its own."""
+
+    __tablename__ = "allowance_locks"
+
+    scope: str = Field(primary_key=True)
+    version: int = 0
+
+
 class SpanRow(SQLModel, table=True):
     __tablename__ = "spans"
 
@@ -158,7 +203,7 @@ class SessionStore:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
-        SQLModel.metadata.create_all(self.engine)
+        create_tables(SQLModel.metadata, self.engine)
         # what was last written per session, so a checkpoint writes only what changed
         self._saved_messages: dict[str, tuple[int, Message | None]] = {}
         self._saved_steps: dict[str, int] = {}
@@ -199,6 +244,8 @@ class SessionStore:
                 conn.execute(UPDATE_SESSION, {"sid": sid, **values})
             self._save_messages(conn, state)
             self._save_steps(conn, state)
+            # the session row now holds what its reservations held: they are done
+            conn.execute(DELETE_RESERVATIONS, {"sid": sid})
             if self._pending_spans:
                 conn.execute(INSERT_SPANS, self._pending_spans)
                 self._pending_spans.clear()
@@ -365,6 +412,14 @@ class SessionStore:
             return Spent(int(s), int(i), int(o), float(c), float(sec))
 
 
+RESERVATIONS = ReservationRow.__table__  # type: ignore[attr-defined]
+LOCKS = AllowanceLock.__table__  # type: ignore[attr-defined]
+LOCK = (
+    update(LOCKS)
+    .where(LOCKS.c.scope == bindparam("lock_scope"))
+    .values(version=LOCKS.c.version + 1)
+)
+DELETE_RESERVATIONS = RESERVATIONS.delete().where(RESERVATIONS.c.session_id == bindparam("sid"))
 SESSIONS = SessionRow.__table__  # type: ignore[attr-defined]
 MESSAGES = MessageRow.__table__  # type: ignore[attr-defined]
 STEPS = StepRow.__table__  # type: ignore[attr-defined]
@@ -510,3 +565,124 @@ class StoreRecorder:
 
 def sqlite_url(path: Any) -> str:
     return f"sqlite:///{path}"
+
+
+RESERVATION_TTL_S = 3600.0  # a hold of a run that died and was never resumed lapses
+
+
+class StoreReserver:
+    """Reserves a run's spending against its user's and tenant's allowances in the store, so
+    concurrent runs (in any process) can never together spend more than an allowance.
+
+    ``reserve(plan)`` runs one transaction: it locks the scopes' rows (in a fixed order),
+    reads what every other run of them spent this period (checkpointed sessions plus their
+    reservations), hands that to ``plan``, which checks the limits and returns the worst case
+    to hold (or raises), and stores that hold. ``settle`` replaces the last hold with what the
+    call really spent. The run's next checkpoint deletes its holds (``SessionStore.save``);
+    ``release`` drops them when a run is resumed after a crash."""
+
+    def __init__(
+        self,
+        store: SessionStore,
+        session_id: str,
+        *,
+        user: str | None,
+        tenant: str | None,
+        since: datetime | None,
+        ttl_s: float = RESERVATION_TTL_S,
+    ) -> None:
+        self.engine = store.engine
+        self.session_id = session_id
+        self.user, self.tenant, self.since, self.ttl_s = user, tenant, since, ttl_s
+        self.scopes = sorted(
+            s for s in (f"user:{user}" if user else "", f"tenant:{tenant}" if tenant else "") if s
+        )
+        self._last: str | None = None
+        dialect = self.engine.dialect.name
+        # SQLite has one write lock for the whole database: taking it once serialises every
+        # reservation; PostgreSQL locks rows, so each scope's row is taken, in a fixed order
+        self._locked = self.scopes[:1] if dialect == "sqlite" else self.scopes
+        insert_lock = sqlite_insert if dialect == "sqlite" else pg_insert
+        with self.engine.begin() as conn:
+            for scope in self.scopes:
+                conn.execute(
+                    insert_lock(LOCKS).values(scope=scope, version=0).on_conflict_do_nothing()
+                )
+
+    def reserve(self, plan: Callable[[Mapping[str, Spent]], Spent]) -> None:
+        now = time.time()
+        with self.engine.begin() as conn:
+            for scope in self._locked:  # the lock first: what we read next cannot change
+                conn.execute(LOCK, {"lock_scope": scope})
+            others = {scope: self._elsewhere(conn, scope, now) for scope in self.scopes}
+            hold = plan(others)
+            self._last = uuid.uuid4().hex
+            conn.execute(
+                insert(RESERVATIONS).values(
+                    id=self._last, session_id=self.session_id, user=self.user,
+                    tenant=self.tenant, expires_at=now + self.ttl_s, **_amounts(hold),
+                )
+            )  # fmt: skip
+
+    def settle(self, actual: Spent) -> None:
+        if self._last is None:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(RESERVATIONS)
+                .where(RESERVATIONS.c.id == self._last)
+                .values(**_amounts(actual))
+            )
+        self._last = None
+
+    def release(self) -> None:
+        """Drop every hold of this run (a crashed attempt's): its spending is what its last
+        checkpoint says, and the resumed run reserves again."""
+        with self.engine.begin() as conn:
+            conn.execute(DELETE_RESERVATIONS, {"sid": self.session_id})
+
+    def _elsewhere(self, conn: Connection, scope: str, now: float) -> Spent:
+        kind, _, who = scope.partition(":")
+        params = {"sid": self.session_id, "who": who, "now": now, "since": self.since}
+        s, i, o, c, sec = conn.execute(_usage_query(kind, self.since is not None), params).one()
+        return Spent(int(s), int(i), int(o), float(c), float(sec))
+
+
+@cache
+def _usage_query(kind: str, since: bool) -> Any:
+    """What other runs of a user (or tenant) spent: checkpointed sessions (this period) plus
+    the holds they have not checkpointed yet. Built once per shape: a reservation runs before
+    every step, and building statements costs more than running them on SQLite."""
+    sessions, held = SESSIONS.c, RESERVATIONS.c
+    mine = [sessions.id != bindparam("sid"), getattr(sessions, kind) == bindparam("who")]
+    if since:
+        mine.append(sessions.created_at >= bindparam("since"))
+    checkpointed = sa_select(
+        sessions.steps, sessions.input_tokens, sessions.output_tokens, sessions.cost_usd,
+        sessions.seconds,
+    ).where(*mine)  # fmt: skip
+    holds = sa_select(
+        held.steps, held.input_tokens, held.output_tokens, held.cost_usd,
+        literal(0.0).label("seconds"),
+    ).where(
+        held.session_id != bindparam("sid"),
+        getattr(held, kind) == bindparam("who"),
+        held.expires_at > bindparam("now"),
+    )  # fmt: skip
+    both = checkpointed.union_all(holds).subquery()
+    return sa_select(
+        func.coalesce(func.sum(both.c.steps), 0),
+        func.coalesce(func.sum(both.c.input_tokens), 0),
+        func.coalesce(func.sum(both.c.output_tokens), 0),
+        func.coalesce(func.sum(both.c.cost_usd), 0.0),
+        func.coalesce(func.sum(both.c.seconds), 0.0),
+    )
+
+
+def _amounts(spent: Spent) -> dict[str, Any]:
+    return {
+        "steps": spent.steps,
+        "input_tokens": spent.input_tokens,
+        "output_tokens": spent.output_tokens,
+        "cost_usd": spent.cost_usd,
+    }

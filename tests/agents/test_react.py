@@ -245,3 +245,37 @@ async def test_a_repeated_call_is_not_run_again_and_the_model_is_asked_to_answer
     last = model.requests[2]
     assert last.tool_choice == "none"
     assert last.messages[-1].content == "Answer: What is 2 plus 3?"
+
+
+def obliging(request: ChatRequest) -> Turn:
+    """Keeps calling tools while it may; answers when the turn allows no tool."""
+    if request.tool_choice == "none":
+        return Turn("From what I found so far: 2.")
+    done = sum(m.role == "tool" for m in request.messages)  # a new call each time
+    return Turn("Checking again.", (ScriptedCall("calculator", {"expression": f"1+{done}"}),))
+
+
+@pytest.mark.parametrize(
+    ("budget", "soft"),
+    [(Budget(max_steps=4), 0.9), (Budget(max_output_tokens=60, max_steps=50), 0.5)],
+)
+async def test_near_its_budget_a_run_answers_instead_of_being_cut(
+    budget: Budget, soft: float
+) -> None:
+    model = ScriptedBackend(obliging)
+    ctx, _ = make_ctx(model, budget=budget, config=AgentConfig(soft_limit=soft))
+    state = RunState.new("what is 1+1?")
+    result = await run_agent(ctx, state)
+    assert result.outcome.kind is OutcomeKind.COMPLETED
+    assert result.answer == "From what I found so far: 2."
+    assert model.requests[-1].tool_choice == "none"
+    assert any("nearly spent" in m.content for m in model.requests[-1].messages)
+    if budget.max_steps:
+        assert result.steps <= budget.max_steps
+
+
+async def test_a_soft_limit_of_one_lets_the_budget_cut_the_run() -> None:
+    model = ScriptedBackend(obliging)
+    ctx, _ = make_ctx(model, budget=Budget(max_steps=4), config=AgentConfig(soft_limit=1.0))
+    result = await run_agent(ctx, RunState.new("what is 1+1?"))
+    assert result.outcome.kind is OutcomeKind.BUDGET_EXHAUSTED
