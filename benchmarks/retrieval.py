@@ -13,7 +13,7 @@
    is the real path.
 3. Memory: process RSS and the dense matrix size at each scale.
 
-    python -m benchmarks.rag [--sizes 10000 100000] [--queries 127] [--json out.json]
+    python -m benchmarks.retrieval [--sizes 10000 100000] [--queries 127] [--json out.json]
 
 (As a module: run as a script, this file would shadow the ``rag`` package it measures.)
 """

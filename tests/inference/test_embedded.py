@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import anyio
 import jsonschema
@@ -18,6 +19,7 @@ from inference import (
     collect,
 )
 from inference.backends.embedded import EmbeddedBackend, resolve_model_path
+from inference.backends.llama_server import ABORTED_LINE, LlamaServerBackend
 from inference.config import EmbeddedConfig
 from tests.inference.sample_tools import WEATHER
 
@@ -120,6 +122,47 @@ async def test_closing_the_stream_stops_generation() -> None:
     # Generation stops within a token or two of the close, far short of max_tokens (counted,
     # not timed: speed belongs in the benchmarks)
     assert backend.generated_tokens_last_call <= 8
+
+
+async def test_a_cut_while_the_prompt_is_evaluated_aborts_llama_cpp() -> None:
+    """A long prompt takes seconds to evaluate on two cores; cancelling the call aborts
+    llama.cpp inside that evaluation (counted, not timed), the cut call's usage counts the
+    prompt batches it evaluated, and the model answers the next call as before."""
+    backend = make_backend()
+    short = ChatRequest((Message.user("Name a colour."),), max_tokens=12, seed=7)
+    long = ChatRequest((Message.user("word " * 2000),), max_tokens=20)  # ~2000 tokens
+    try:
+        before = await collect(backend, short)
+        with anyio.move_on_after(0.2):
+            await collect(backend, long)
+        cut = backend.last_call
+        after = await collect(backend, short)
+    finally:
+        await backend.aclose()
+    assert cut.cut == "prefill"
+    assert cut.aborted, "llama.cpp's abort flag should have stopped the decode"
+    assert cut.output_tokens == 0
+    assert cut.input_tokens < 2000  # fewer batches decoded than the prompt needs
+    assert after.text == before.text
+    assert after.usage.output_tokens == before.usage.output_tokens
+
+
+async def test_a_served_model_aborts_the_decode_of_a_client_gone(tmp_path: Path) -> None:
+    """The same weights behind ``llama_cpp.server``: a call cut while the server evaluates a
+    long prompt aborts the server's decode too (its log says so; counted, not timed), so the
+    next call does not wait behind it, and gets the answer it got before."""
+    backend = LlamaServerBackend("served", EmbeddedConfig(), log_dir=tmp_path)
+    short = ChatRequest((Message.user("Name a colour."),), max_tokens=12, seed=7)
+    long = ChatRequest((Message.user("word " * 2000),), max_tokens=20)
+    try:
+        before = await collect(backend, short)
+        with anyio.move_on_after(0.5):
+            await collect(backend, long)
+        after = await collect(backend, short)
+    finally:
+        await backend.aclose()
+    assert ABORTED_LINE in backend.server.log_path.read_text()
+    assert after.text == before.text
 
 
 async def test_prompt_longer_than_context_is_a_clear_error() -> None:
