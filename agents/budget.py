@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -259,6 +260,36 @@ class BudgetMeter:
             return None
         return max(0, self.budget.max_output_tokens - self.output_tokens)
 
+    @contextmanager
+    def slice(self, scope: str, parts: int) -> Iterator[None]:
+        """Run a part of the run (a plan step, a sub-agent) on ``1/parts`` of what each
+        budget has left (tokens, cost, seconds; steps have their own turn limit): crossing
+        its share raises ``BudgetExceeded`` with ``scope``. The share is a ceiling on this
+        one meter, so whatever the part leaves stays the run's: nothing is spent twice."""
+        spent = self.spent()
+        caps: dict[str, float] = {}
+        for kind in (
+            BudgetKind.INPUT_TOKENS,
+            BudgetKind.OUTPUT_TOKENS,
+            BudgetKind.COST,
+            BudgetKind.SECONDS,
+        ):
+            limit = self.budget.limit(kind)
+            if limit is None:
+                continue
+            used = spent.amount(kind)
+            share = max(limit - used, 0) / max(parts, 1)
+            cap = used + share
+            caps[_FIELD[kind]] = cap if kind in (BudgetKind.COST, BudgetKind.SECONDS) else int(cap)
+        outer = self.limits
+        self.limits = Allowance(scope, Budget(**caps), parent=outer)
+        self.budget, self._scopes = self.limits.effective()
+        try:
+            yield
+        finally:
+            self.limits = outer.refreshed(_used_elsewhere(self.limits))
+            self.budget, self._scopes = self.limits.effective()
+
     def near_limit(self, share: float) -> BudgetKind | None:
         """The first budget this run has used ``share`` of (or whose next step would be its
         last), or None: then its next turn should answer rather than go on."""
@@ -436,3 +467,8 @@ class BudgetMeter:
         self._check(BudgetKind.OUTPUT_TOKENS, self.output_tokens)
         self._check(BudgetKind.COST, self.cost_usd)
         self.check_time()
+
+
+def _used_elsewhere(chain: Allowance) -> dict[str, Spent]:
+    """Each scope's ``used_elsewhere`` in a chain (kept when a slice is taken off it)."""
+    return {node.scope: node.used_elsewhere for node in chain.chain()}

@@ -13,6 +13,7 @@ from typing import Any
 
 import jsonschema
 
+from agents.budget import BudgetExceeded
 from agents.errors import StepLimitReached
 from agents.events import PlanUpdated
 from agents.react import begin_step, end_step, react
@@ -129,12 +130,19 @@ async def plan_and_execute(ctx: AgentContext, state: RunState) -> tuple[str, tup
             Message.system(cfg.system_prompt),
             Message.user(_step_prompt(state, plan, index)),
         ]
+        # the step runs on its share of what is left (the rest of the plan and the synthesis
+        # get theirs): a step that loops cannot spend the budget of the steps after it
+        scope = f"plan step {index + 1}"
+        parts = sum(1 for i in range(index, len(plan.steps)) if i not in plan.results) + 1
         try:
-            plan.results[index] = await react(
-                ctx, state, messages, plan_step=index, max_turns=cfg.steps_per_plan_step
-            )
+            with ctx.meter.slice(scope, parts):
+                plan.results[index] = await react(
+                    ctx, state, messages, plan_step=index, max_turns=cfg.steps_per_plan_step
+                )
             plan.failed.pop(index, None)
-        except StepLimitReached as exc:
+        except (StepLimitReached, BudgetExceeded) as exc:
+            if isinstance(exc, BudgetExceeded) and exc.exhaustion.scope != scope:
+                raise  # the run's own budget (or its user's): the run ends
             plan.failed[index] = str(exc)
             if plan.replans >= cfg.max_replans:
                 break

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from agents import AgentConfig, OutcomeKind, RunState, run_agent
+from agents import AgentConfig, Budget, OutcomeKind, RunState, run_agent
 from agents.events import Compacted, PlanUpdated, RunEvent
 from agents.plan import parse_plan
 from inference import ChatRequest
@@ -166,3 +166,33 @@ async def test_long_history_is_compacted_not_failed() -> None:
     # every request fit the window
     for request in model.requests:
         assert sum(len(m.content) for m in request.messages) / 3.5 < 2048
+
+
+async def test_a_plan_step_that_loops_spends_only_its_share() -> None:
+    """Each plan step runs on its share of what the budget has left: the first step loops
+    (a new tool call every turn) and is stopped at its share, so the second step and the
+    synthesis still have budget, and the run answers."""
+
+    def script(request: ChatRequest) -> Turn:
+        last = request.messages[-1].content
+        if is_planning(request):
+            return Turn(PLAN)
+        if "Step results" in last:
+            return Turn("2+2 is 4 [2].")
+        if "step (1 of 2)" in last or "step (1 of 2)" in request.messages[1].content:
+            done = sum(m.role == "tool" for m in request.messages)
+            return Turn("More.", (ScriptedCall("calculator", {"expression": f"1+{done}"}),))
+        if not any(m.role == "tool" for m in request.messages):
+            return Turn("", (ScriptedCall("calculator", {"expression": "2+2"}),))
+        return Turn("4")
+
+    budget = Budget(max_output_tokens=200, max_steps=100)
+    config = AgentConfig(steps_per_plan_step=30, soft_limit=1.0)  # only the share stops it
+    ctx, _ = make_ctx(ScriptedBackend(script), budget=budget, config=config)
+    state = RunState.new("What are 6*7 and 2+2?", agent="plan")
+    result = await run_agent(ctx, state)
+    assert result.outcome.kind is OutcomeKind.COMPLETED
+    assert state.plan is not None
+    assert state.plan.replans >= 1  # the first step ran out of its share, and was replanned
+    assert result.spent.output_tokens <= 200
+    assert result.answer == "2+2 is 4 [2]."
