@@ -497,5 +497,9 @@ async def serve(
         if transport == "stdio":
             await server.run_stdio_async()
         else:
-            await server.run_streamable_http_async(host=bind, port=port)
+            # every request needs a bearer key of the configuration's database (401 without)
+            from auth.http import guard, serve_http
+
+            app = guard(server.streamable_http_app(host=bind), settings.db_url)
+            await serve_http(app, bind, port, "agenthost")
         tg.cancel_scope.cancel()

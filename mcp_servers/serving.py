@@ -32,6 +32,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Generic, NoReturn, TypeVar
 
+import anyio
 import anyio.to_thread
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -93,10 +94,15 @@ def load(name: str, args: argparse.Namespace, **overrides: Any) -> Settings:
         return load_settings(args.config, **overrides)
 
 
-def serve(server: MCPServer[Any], args: argparse.Namespace) -> None:
-    """Run ``server`` on the transport ``args`` chose, until the client or a signal ends it."""
+def serve(server: MCPServer[Any], args: argparse.Namespace, settings: Settings) -> None:
+    """Run ``server`` on the transport ``args`` chose, until the client or a signal ends it.
+    Over HTTP every request needs a bearer key (``agenthost keys create``) from the
+    configuration's database: 401 without one (auth/http.py); stdio is the parent's pipe."""
     if args.transport == "http":
-        server.run("streamable-http", host=args.host, port=args.port)
+        from auth.http import guard, serve_http
+
+        app = guard(server.streamable_http_app(host=args.host), settings.db_url)
+        anyio.run(serve_http, app, args.host, args.port, server.name)
     else:
         server.run("stdio")
 
@@ -112,7 +118,7 @@ def start(
     settings = load(name, args, **overrides)
     with startup(name):
         server = build(settings)
-    serve(server, args)
+    serve(server, args, settings)
 
 
 def database_url(settings: Settings, explicit: str | None = None) -> str:

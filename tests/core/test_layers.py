@@ -7,8 +7,8 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-ENGINE = ("core", "settings", "inference", "agents", "approvals", "memory", "rag", "sandbox",
-          "mcp_servers", "host")  # fmt: skip
+ENGINE = ("core", "settings", "inference", "agents", "approvals", "auth", "memory", "rag",
+          "sandbox", "mcp_servers", "host")  # fmt: skip
 
 
 def imports(package: str) -> dict[str, set[str]]:

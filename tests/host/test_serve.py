@@ -14,8 +14,11 @@ import pytest
 from mcp import types
 from mcp.client import Client, ClientRequestContext
 from mcp.client.stdio import StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
 
-from memory.sessions import SessionStore
+from auth.keys import KeyStore
+from memory.sessions import SessionStore, make_engine
 from tests.host.conftest import TEST_SERVER
 from tests.host.test_host_edges import free_port
 from tests.host.test_resume import REPO, write_config
@@ -76,7 +79,11 @@ async def test_run_task_over_mcp_streams_progress_and_keeps_a_session_resource(
 
 
 async def test_run_task_over_streamable_http(tmp_path: Path, isolated_home: Path) -> None:
+    """Over HTTP every client needs a key: 401 without one or with a wrong one, and the run
+    works with one (made as `agenthost keys create` makes it)."""
     write_config(tmp_path / "agenthost.toml")
+    keys = KeyStore(make_engine(f"sqlite:///{isolated_home / 'agenthost.db'}"))
+    key = keys.create(tenant="acme", user="alice").secret
     port = free_port()
     env = os.environ | {"PYTHONPATH": str(REPO), "AGENTHOST_HOME": str(isolated_home)}
     proc = await anyio.open_process(
@@ -106,7 +113,16 @@ async def test_run_task_over_streamable_http(tmp_path: Path, isolated_home: Path
                     break
                 except httpx.HTTPError:
                     await anyio.sleep(0.1)
-        async with Client(url) as client:
+        async with httpx.AsyncClient() as http:
+            for headers in ({}, {"Authorization": "Bearer ahk_not-a-key"}):
+                refused = await http.post(url, json={}, headers=headers)
+                assert refused.status_code == 401
+                assert refused.headers["www-authenticate"].startswith("Bearer")
+        authorized = create_mcp_http_client(headers={"Authorization": f"Bearer {key}"})
+        async with (
+            authorized,
+            Client(streamable_http_client(url, http_client=authorized)) as client,
+        ):
             result = await client.call_tool("run_task", {"task": "count to five"})
             assert not result.is_error, result
             text = next(c.text for c in result.content if isinstance(c, types.TextContent))

@@ -15,11 +15,15 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import anyio
+import httpx
 import mcp_types as types
 import pytest
 from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+
+from tests.keys import bearer_headers
 
 pytestmark = pytest.mark.anyio
 REPO = str(Path(__file__).parents[2])
@@ -161,8 +165,13 @@ async def test_streamable_http_transport(tmp_path: Path, errlog: TextIO) -> None
                     break
                 except OSError:
                     await anyio.sleep(0.2)
+        url = f"http://127.0.0.1:{port}/mcp"
+        async with httpx.AsyncClient() as anonymous:  # no key: refused
+            assert (await anonymous.post(url, json={})).status_code == 401
+        http = create_mcp_http_client(headers=bearer_headers(tmp_path / "home"))
         async with (
-            streamable_http_client(f"http://127.0.0.1:{port}/mcp") as (read, write),
+            http,
+            streamable_http_client(url, http_client=http) as (read, write),
             ClientSession(read, write) as s,
         ):
             await s.initialize()

@@ -13,11 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx
 import pytest
 from mcp.client import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
 
+from tests.keys import bearer_headers
 from tests.sandbox.conftest import capabilities
 
 pytestmark = pytest.mark.anyio
@@ -174,7 +177,14 @@ async def test_streamable_http_transport(isolated_home: Path) -> None:
                 except OSError:
                     await anyio.sleep(0.1)
         url = f"http://127.0.0.1:{port}/mcp"
-        async with streamable_http_client(url) as (read, write), ClientSession(read, write) as s:
+        async with httpx.AsyncClient() as anonymous:  # no key: refused
+            assert (await anonymous.post(url, json={})).status_code == 401
+        http = create_mcp_http_client(headers=bearer_headers(isolated_home))
+        async with (
+            http,
+            streamable_http_client(url, http_client=http) as (read, write),
+            ClientSession(read, write) as s,
+        ):
             await s.initialize()
             run = await call(s, "run_python", code="print(2 ** 10)")
             assert run["stdout"] == "1024\n"

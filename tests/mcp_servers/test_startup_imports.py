@@ -37,7 +37,7 @@ REPORT = 'import json, sys\nprint(json.dumps(sorted({m.split(".")[0] for m in sy
 STARTED = """
 import mcp_servers.serving as serving
 
-serving.serve = lambda server, args: None  # everything up to the transport, then stop
+serving.serve = lambda server, args, settings: None  # everything up to the transport, then stop
 from mcp_servers.{name}.server import main
 
 try:

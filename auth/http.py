@@ -1,0 +1,112 @@
+"""``BearerAuth``: the ASGI middleware in front of every HTTP listener agenthost starts (the MCP
+authorization spec's bearer scheme). A request without ``Authorization: Bearer <key>``, or
+with a key that is unknown or revoked, gets 401 and ``WWW-Authenticate: Bearer``; a key
+without the role the listener requires gets 403. A good key's principal goes into the ASGI
+scope (``scope["state"]["principal"]``) for the app to scope the request by."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import anyio.to_thread
+
+from auth.keys import KeyRow, KeyStore
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Any]]
+Send = Callable[[Any], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+CACHE_S = 5.0  # a key's verdict is kept this long (a revoke takes effect within it)
+
+
+class BearerAuth:
+    def __init__(
+        self,
+        app: ASGIApp,
+        keys: KeyStore,
+        *,
+        role: str | None = None,
+        open_paths: tuple[str, ...] = ("/healthz",),
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.app = app
+        self.keys = keys
+        self.role = role
+        self.open_paths = open_paths
+        self.clock = clock
+        self._seen: dict[str, tuple[float, KeyRow | None]] = {}
+
+    async def __call__(
+        self,
+        scope: Scope,
+        receive: Callable[[], Awaitable[Any]],
+        send: Callable[[Any], Awaitable[None]],
+    ) -> None:
+        if scope["type"] != "http" or scope.get("path") in self.open_paths:
+            await self.app(scope, receive, send)
+            return
+        secret = _bearer(scope)
+        if secret is None:
+            await _refuse(send, 401, "a bearer key is required (Authorization: Bearer <key>)")
+            return
+        row = await self._verify(secret)
+        if row is None:
+            await _refuse(send, 401, "the key is unknown or revoked")
+            return
+        if self.role is not None and self.role not in row.roles:
+            await _refuse(send, 403, f"this key's principal has no {self.role!r} role")
+            return
+        scope.setdefault("state", {})["principal"] = row.principal
+        scope["state"]["key_id"] = row.id
+        await self.app(scope, receive, send)
+
+    async def _verify(self, secret: str) -> KeyRow | None:
+        now = self.clock()
+        hit = self._seen.get(secret)
+        if hit is not None and now - hit[0] < CACHE_S:
+            return hit[1]
+        row = await anyio.to_thread.run_sync(self.keys.verify, secret)
+        if len(self._seen) > 10_000:
+            self._seen.clear()
+        self._seen[secret] = (now, row)
+        return row
+
+
+def _bearer(scope: Scope) -> str | None:
+    for name, value in scope.get("headers") or ():
+        if name.lower() == b"authorization":
+            kind, _, token = bytes(value).decode("latin-1").partition(" ")
+            if kind.lower() == "bearer" and token.strip():
+                return str(token.strip())
+    return None
+
+
+async def _refuse(send: Send, status: int, message: str) -> None:
+    body = json.dumps({"error": {"code": status, "message": message}}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if status == 401:
+        headers.append((b"www-authenticate", b'Bearer realm="agenthost"'))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def guard(app: ASGIApp, db_url: str, *, role: str | None = None) -> BearerAuth:
+    """``app`` behind the bearer check, with the keys of the database at ``db_url`` (made
+    with ``agenthost keys create``)."""
+    from memory.sessions import make_engine  # the store, with the listener that needs it
+
+    return BearerAuth(app, KeyStore(make_engine(db_url)), role=role)
+
+
+async def serve_http(app: ASGIApp, host: str, port: int, name: str) -> None:
+    """Run ``app`` on uvicorn at ``host:port`` (what the SDK's own HTTP runner does, with our
+    middleware around the app)."""
+    import uvicorn
+
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    await server.serve()
