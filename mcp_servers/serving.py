@@ -38,6 +38,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
 from core.errors import AgentHostError, exit_code_of, map_errors
+from core.principal import Principal
 from settings import Settings, load_settings
 
 PORTS: dict[str, int] = {"approvals": 8766, "memory": 8767, "rag": 8768, "sandbox": 8769}
@@ -170,3 +171,26 @@ class Lazy(Generic[T]):
         if self._value is not None:
             return self._value
         return await anyio.to_thread.run_sync(self.get)
+
+
+def caller(ctx: Any) -> Principal | None:
+    """The principal of the HTTP request a tool call came in on (its bearer key's, put there
+    by ``auth.http.BearerAuth``), or None on stdio, where the caller is the parent process
+    that started this server."""
+    request = getattr(ctx.request_context, "request", None)
+    if request is None:
+        return None
+    state = request.scope.get("state") or {}
+    principal = state.get("principal")
+    return principal if isinstance(principal, Principal) else None
+
+
+def require_role(ctx: Any, role: str) -> Principal | None:
+    """Refuse a call over HTTP whose key's principal lacks ``role`` (a tool error saying so);
+    the caller's principal (None on stdio, which its parent process is trusted with)."""
+    who = caller(ctx)
+    request = getattr(ctx.request_context, "request", None)
+    if request is not None and (who is None or role not in who.roles):
+        name = who.describe() if who is not None else "an unauthenticated caller"
+        raise ToolError(f"{name} may not do this: it needs the {role!r} role")
+    return who

@@ -8,22 +8,34 @@ a decision and approve, edit-and-approve or deny it. A thin layer over ``approva
 The database is the host's: ``--db URL``, else the configuration's (``database_url``,
 ``$AGENTHOST_DATABASE_URL``, else SQLite at ``$AGENTHOST_HOME/agenthost.db``). Whoever decides
 is named by ``--decider`` (default: mcp), not by a tool argument: the audit log records who
-holds this server, not what a caller claims. The database opens with the first call.
+holds this server, not what a caller claims. Over HTTP, where every request carries a key
+(``agenthost keys create``), deciding needs the ``approver`` role and the decider is the key's
+principal. The database opens with the first call.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
 from approvals.types import Decision
-from mcp_servers.serving import Lazy, arguments, database_url, start, tool_errors
+from mcp_servers.serving import (
+    Lazy,
+    arguments,
+    database_url,
+    require_role,
+    start,
+    tool_errors,
+)
 from settings import Settings
 
 if TYPE_CHECKING:
     from approvals.store import ApprovalRow, ApprovalStore
+
+
+APPROVER = "approver"  # the role a key needs to decide over HTTP
 
 
 def _view(row: ApprovalRow) -> dict[str, Any]:
@@ -71,22 +83,31 @@ def build_server(store: Lazy[ApprovalStore], decider: str = "mcp") -> MCPServer:
             raise ToolError(f"no approval request {approval_id!r}")
         return _view(row)
 
+    def by(ctx: Context) -> str:
+        """Who decides: over HTTP the key's principal, which must have the approver role."""
+        who = require_role(ctx, APPROVER)
+        return decider if who is None else f"{decider}:{who.tenant}/{who.user}"
+
     @server.tool()
     def approve(
-        approval_id: str, reason: str = "", arguments: dict[str, Any] | None = None
+        ctx: Context,
+        approval_id: str,
+        reason: str = "",
+        arguments: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Approve a pending request; give ``arguments`` to run the tool with those instead."""
+        name = by(ctx)
         decision = (
-            Decision("edit", decider, reason, arguments)
+            Decision("edit", name, reason, arguments)
             if arguments is not None
-            else Decision("approve", decider, reason)
+            else Decision("approve", name, reason)
         )
         return _decide(approval_id, decision)
 
     @server.tool()
-    def deny(approval_id: str, reason: str = "") -> dict[str, Any]:
+    def deny(ctx: Context, approval_id: str, reason: str = "") -> dict[str, Any]:
         """Deny a pending request; the agent is told why."""
-        return _decide(approval_id, Decision("deny", decider, reason))
+        return _decide(approval_id, Decision("deny", by(ctx), reason))
 
     @server.tool()
     def verify_audit() -> dict[str, Any]:
