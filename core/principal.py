@@ -31,6 +31,27 @@ class Principal:
         who = f"{self.tenant}/{self.user}" if self.user else self.tenant
         return f"{who} [{', '.join(sorted(self.roles))}]" if self.roles else who
 
+    def to_meta(self) -> dict[str, dict[str, object]]:
+        """As the host sends it with a tool call (the request's ``_meta``)."""
+        return {META_KEY: {"tenant": self.tenant, "user": self.user, "roles": sorted(self.roles)}}
+
+    @classmethod
+    def from_meta(cls, meta: object) -> Principal | None:
+        """The principal a request's ``_meta`` names, or None (absent or malformed). Whether
+        to believe it is the receiver's call: only from a caller trusted to assert one."""
+        value = meta.get(META_KEY) if isinstance(meta, dict) else None
+        if not isinstance(value, dict):
+            return None
+        tenant, user, roles = value.get("tenant"), value.get("user", ""), value.get("roles", [])
+        if not isinstance(tenant, str) or not tenant or not isinstance(user, str):
+            return None
+        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+            return None
+        return cls(tenant, user, frozenset(roles))
+
+
+META_KEY = "agenthost/principal"  # the _meta key a tool call carries its principal in
+
 
 _TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
 

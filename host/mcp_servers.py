@@ -283,13 +283,20 @@ class ManagedServer:
         *,
         limit_s: float | None = None,
         on_progress: OnProgress | None = None,
+        meta: dict[str, Any] | None = None,
     ) -> types.CallToolResult:
-        """Call a tool; its progress notifications reach ``on_progress``."""
+        """Call a tool; its progress notifications reach ``on_progress``; ``meta`` goes in
+        the request's ``_meta`` (the run's principal, for servers that scope by it)."""
         limit = limit_s or self.config.call_timeout_s
         client = await self._ready_client(limit)
         try:
             with anyio.fail_after(limit):
-                return await client.call_tool(tool, arguments, progress_callback=on_progress)
+                return await client.call_tool(
+                    tool,
+                    arguments,
+                    progress_callback=on_progress,
+                    meta=meta,  # type: ignore[arg-type]
+                )
         except TimeoutError:
             self._note_error(f"{tool} timed out after {limit:g}s")
             await self._probe(client)  # hung, or just slow? a dead server gets restarted

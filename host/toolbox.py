@@ -31,6 +31,7 @@ from mcp.shared.exceptions import MCPError
 from agents.state import Attachment, RunState
 from agents.tools import OnProgress, ToolResult
 from approvals import ApprovalGate, ApprovalRequest, ApprovalsConfig, Asker, Risk
+from core.principal import Principal
 from host.cache import ToolResultCache
 from host.errors import UnknownRole
 from host.mcp_servers import ManagedServer, RemoteTool, ServerUnavailable, ToolTimeout
@@ -59,6 +60,22 @@ class Entry:
         return ToolSpec(self.name, self.tool.description, schema)
 
 
+@dataclass(frozen=True)
+class CallContext:
+    """What a tool call carries down the layers besides its arguments: whom it is for (sent
+    to the server in the request's ``_meta``: our servers scope the call by it, a
+    third-party server ignores it) and where its progress goes."""
+
+    principal: Principal | None = None
+    on_progress: OnProgress | None = None
+
+    def meta(self) -> dict[str, Any] | None:
+        return None if self.principal is None else dict(self.principal.to_meta())
+
+
+NO_CONTEXT = CallContext()
+
+
 class Tools(Protocol):
     """One layer of the toolbox."""
 
@@ -67,7 +84,7 @@ class Tools(Protocol):
         ...
 
     async def call(
-        self, entry: Entry, arguments: dict[str, Any], on_progress: OnProgress | None = None
+        self, entry: Entry, arguments: dict[str, Any], context: CallContext = NO_CONTEXT
     ) -> ToolResult: ...
 
 
@@ -97,10 +114,12 @@ class McpTools:
         return self._memo[1]
 
     async def call(
-        self, entry: Entry, arguments: dict[str, Any], on_progress: OnProgress | None = None
+        self, entry: Entry, arguments: dict[str, Any], context: CallContext = NO_CONTEXT
     ) -> ToolResult:
         try:
-            result = await entry.server.call(entry.tool.name, arguments, on_progress=on_progress)
+            result = await entry.server.call(
+                entry.tool.name, arguments, on_progress=context.on_progress, meta=context.meta()
+            )
         except ServerUnavailable as exc:
             return ToolResult.error(
                 "server_down", f"{exc}. Try again shortly, or use another tool."
@@ -128,10 +147,10 @@ class CachedTools:
         return self.inner.entries()
 
     async def call(
-        self, entry: Entry, arguments: dict[str, Any], on_progress: OnProgress | None = None
+        self, entry: Entry, arguments: dict[str, Any], context: CallContext = NO_CONTEXT
     ) -> ToolResult:
         if not entry.policy.cacheable:
-            return await self.inner.call(entry, arguments, on_progress)
+            return await self.inner.call(entry, arguments, context)
         server = entry.server
         key = self.cache.key(
             server.name, server.generation, self._hash(server), entry.tool.name, arguments
@@ -139,7 +158,7 @@ class CachedTools:
         hit = self.cache.get(key)
         if hit is not None:
             return ToolResult(hit, cached=True)
-        result = await self.inner.call(entry, arguments, on_progress)
+        result = await self.inner.call(entry, arguments, context)
         if not result.is_error:
             self.cache.put(key, result.content, entry.policy.ttl_s)
         return result
@@ -179,10 +198,10 @@ class GatedTools:
         return self.inner.entries()
 
     async def call(
-        self, entry: Entry, arguments: dict[str, Any], on_progress: OnProgress | None = None
+        self, entry: Entry, arguments: dict[str, Any], context: CallContext = NO_CONTEXT
     ) -> ToolResult:
         if not self.approvals.needs_approval(entry.risk):
-            return await self.inner.call(entry, arguments, on_progress)
+            return await self.inner.call(entry, arguments, context)
         request = ApprovalRequest(
             session_id=self.session_id,
             tool=entry.name,
@@ -198,14 +217,14 @@ class GatedTools:
                 "denied", f"approval denied by {decision.by}: {decision.reason}"
             )
         if decision.arguments is None:
-            return await self.inner.call(entry, arguments, on_progress)
+            return await self.inner.call(entry, arguments, context)
         try:
             jsonschema.validate(decision.arguments, entry.spec.parameters)
         except jsonschema.ValidationError as exc:
             return ToolResult.error(
                 "invalid_arguments", f"the approver's edited arguments: {exc.message}"
             )
-        result = await self.inner.call(entry, decision.arguments, on_progress)
+        result = await self.inner.call(entry, decision.arguments, context)
         return replace(result, arguments=decision.arguments)
 
 
@@ -222,9 +241,9 @@ class FilteredTools:
         }
 
     async def call(
-        self, entry: Entry, arguments: dict[str, Any], on_progress: OnProgress | None = None
+        self, entry: Entry, arguments: dict[str, Any], context: CallContext = NO_CONTEXT
     ) -> ToolResult:
-        return await self.inner.call(entry, arguments, on_progress)
+        return await self.inner.call(entry, arguments, context)
 
 
 SEARCH_TOOLS = ToolSpec(
@@ -253,8 +272,10 @@ class RunTools:
         ranker: ToolRanker | None = None,
         task: str = "",
         config: ToolsConfig | None = None,
+        principal: Principal | None = None,
     ) -> None:
         self.tools = tools
+        self.principal = principal  # whom its calls are for
         self.ranker = ranker
         self.task = task
         self.config = config or ToolsConfig()
@@ -322,7 +343,9 @@ class RunTools:
                 "unknown_tool",
                 f"tool {call.name!r} is not available to this run now (available: {known})",
             )
-        return await self.tools.call(entry, call.arguments, on_progress)
+        return await self.tools.call(
+            entry, call.arguments, CallContext(self.principal, on_progress)
+        )
 
 
 class Toolbox:
@@ -375,9 +398,10 @@ class Toolbox:
     ) -> RunTools:
         """The tools of one run: its role's, narrowed to its tool globs, behind the approval
         gate. ``asker`` is whom the gate may ask directly (the run's MCP client)."""
+        principal: Principal | None = None
         if isinstance(state, RunState):
             session_id, agent, task = state.session_id, state.agent, state.task
-            role, only = state.role, state.tools
+            role, only, principal = state.role, state.tools, state.principal
         else:
             session_id, agent, task = state, "", ""
         rule = self._role(role)  # fail early on an unknown role
@@ -397,7 +421,9 @@ class Toolbox:
             tools = FilteredTools(
                 tools, lambda _s, name: any(fnmatch.fnmatchcase(name, p) for p in globs)
             )
-        return RunTools(tools, ranker=self.ranker, task=task, config=self.config)
+        return RunTools(
+            tools, ranker=self.ranker, task=task, config=self.config, principal=principal
+        )
 
 
 # Non-text content larger than this is described to the model and the session, not kept.

@@ -194,3 +194,25 @@ def require_role(ctx: Any, role: str) -> Principal | None:
         name = who.describe() if who is not None else "an unauthenticated caller"
         raise ToolError(f"{name} may not do this: it needs the {role!r} role")
     return who
+
+
+HOST_ROLE = "host"  # an HTTP key with it may act for the principal a call's _meta names
+
+
+def acting_for(ctx: Any, default: Principal) -> Principal:
+    """Whom a tool call is for, so one server process serves many users with the same
+    isolation as one process each:
+
+    - on stdio, the principal the host sent in the request's ``_meta`` (the parent process
+      is trusted to assert one), else ``default`` (the command line's);
+    - over HTTP, the caller's own key's principal; only a key with the ``host`` role may act
+      for the principal in ``_meta``. Any other claim is ignored: a client cannot take
+      another user's scope by naming it."""
+    meta = getattr(ctx.request_context, "meta", None)
+    claimed = Principal.from_meta(dict(meta) if meta else None)
+    if getattr(ctx.request_context, "request", None) is None:
+        return claimed or default
+    who = caller(ctx)
+    if who is None:  # BearerAuth lets no request without a key through; refuse, to be sure
+        raise ToolError("this call has no principal (no bearer key)")
+    return claimed if claimed is not None and HOST_ROLE in who.roles else who

@@ -5,10 +5,13 @@ summarise a session into a note. A thin layer over ``memory.notes`` and ``memory
     python -m mcp_servers.memory --transport http                    # http://127.0.0.1:8767/mcp
     python -m mcp_servers.memory --config agenthost.toml --embedder none --no-model
 
-Whose memory it is comes from the command line (or ``AGENTHOST_TENANT`` / ``AGENTHOST_USER``),
-set by whoever starts the server (the host does, per tenant and user), never from a tool
-argument a model controls. The database is the host's: ``--db URL``, else the configuration's
-(``database_url``, ``$AGENTHOST_DATABASE_URL``, else SQLite at ``$AGENTHOST_HOME/agenthost.db``).
+Whose memory a call reads and writes is never a tool argument a model controls. It is the
+principal the host sends with the call (the request's ``_meta``: one process serves every user
+of the host, each kept apart), else the command line's (``--tenant``/``--user``, or
+``AGENTHOST_TENANT`` / ``AGENTHOST_USER``); over HTTP it is the caller's key's
+(``mcp_servers.serving.acting_for``). The database is the host's: ``--db URL``, else the
+configuration's (``database_url``, ``$AGENTHOST_DATABASE_URL``, else SQLite at
+``$AGENTHOST_HOME/agenthost.db``).
 Summaries use the configuration's ``[inference]`` models; semantic recall uses the embedding
 model of ``[rag.embedding]``, the one the RAG server uses. The database opens with the first
 call, the embedding model with the first note that needs it, the model with the first summary.
@@ -24,11 +27,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
+from core.principal import Principal
 from inference.registry import build_router
-from mcp_servers.serving import Lazy, arguments, database_url, start, tool_errors
+from mcp_servers.serving import Lazy, acting_for, arguments, database_url, start, tool_errors
 from rag.config import EmbeddingConfig
 from rag.errors import RagConfigError
 from settings import Settings
@@ -74,17 +78,25 @@ def build_server(memory: Lazy[Memory], *, model: ChatModel | None = None) -> MCP
         ),
     )
 
+    def scope(ctx: Context, m: Memory) -> Scope:
+        """The scope of this call: whom it is for (``acting_for``)."""
+        from memory.notes import Scope
+
+        who = acting_for(ctx, Principal(m.scope.tenant, m.scope.user))
+        return Scope(who.tenant, who.user)
+
     @server.tool()
     def remember(
-        text: str, key: str | None = None, tags: list[str] | None = None
+        ctx: Context, text: str, key: str | None = None, tags: list[str] | None = None
     ) -> dict[str, Any]:
         """Store a note (same key: replaced). Returns the note with its id and key."""
         m = memory.get()
         with tool_errors(ValueError):
-            return m.notes.remember(m.scope, text, key=key, tags=tags).to_dict()
+            return m.notes.remember(scope(ctx, m), text, key=key, tags=tags).to_dict()
 
     @server.tool()
     def recall(
+        ctx: Context,
         query: str,
         k: int = 5,
         mode: Literal["hybrid", "semantic", "keyword"] = "hybrid",
@@ -95,23 +107,28 @@ def build_server(memory: Lazy[Memory], *, model: ChatModel | None = None) -> MCP
         if m.notes.embedder is None and mode == "semantic":
             raise ToolError("semantic recall is off on this server (no embedding model)")
         effective = "keyword" if m.notes.embedder is None else mode
-        hits = m.notes.recall(m.scope, query, k=max(1, min(k, 50)), mode=effective, tags=tags or ())
+        hits = m.notes.recall(
+            scope(ctx, m), query, k=max(1, min(k, 50)), mode=effective, tags=tags or ()
+        )
         return [n.to_dict() for n in hits]
 
     @server.tool()
-    def forget(key: str) -> dict[str, Any]:
+    def forget(ctx: Context, key: str) -> dict[str, Any]:
         """Delete a note by key or id."""
         m = memory.get()
-        return {"forgotten": m.notes.forget(m.scope, key), "key": key}
+        return {"forgotten": m.notes.forget(scope(ctx, m), key), "key": key}
 
     @server.tool()
-    def list_notes(tags: list[str] | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    def list_notes(
+        ctx: Context, tags: list[str] | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]:
         """Notes, newest first (only those with all ``tags``, if given)."""
         m = memory.get()
-        return [n.to_dict() for n in m.notes.list_notes(m.scope, tags=tags or (), limit=limit)]
+        found = m.notes.list_notes(scope(ctx, m), tags=tags or (), limit=limit)
+        return [n.to_dict() for n in found]
 
     @server.tool()
-    async def summarize_session(session_id: str) -> dict[str, Any]:
+    async def summarize_session(ctx: Context, session_id: str) -> dict[str, Any]:
         """Summarise an agenthost session's turns into a note (summary, facts, open questions,
         and the ids of the turns it replaces)."""
         m = await memory.aget()
@@ -120,7 +137,9 @@ def build_server(memory: Lazy[Memory], *, model: ChatModel | None = None) -> MCP
         if model is None:
             raise ToolError("summaries need a model; this server has none (--no-model)")
         with tool_errors():
-            note = await summarize_stored_session(m.sessions, m.notes, model, session_id, m.scope)
+            note = await summarize_stored_session(
+                m.sessions, m.notes, model, session_id, scope(ctx, m)
+            )
         return note.to_dict()
 
     @server.resource("memory://notes", mime_type="application/json")

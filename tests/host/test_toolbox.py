@@ -10,12 +10,14 @@ from typing import Any
 
 import pytest
 
-from agents.tools import OnProgress, ToolResult
+from agents.tools import ToolResult
 from approvals import ApprovalRequest, ApprovalsConfig, Asker, Decision
 from host.host import Host
 from host.mcp_servers import ManagedServer, RemoteTool
 from host.toolbox import (
+    NO_CONTEXT,
     CachedTools,
+    CallContext,
     Entry,
     FilteredTools,
     GatedTools,
@@ -57,7 +59,7 @@ class Counting:
         return self._entries
 
     async def call(
-        self, entry: Entry, arguments: dict[str, Any], on_progress: OnProgress | None = None
+        self, entry: Entry, arguments: dict[str, Any], context: CallContext = NO_CONTEXT
     ) -> ToolResult:
         self.calls.append((entry.name, arguments))
         if self.fail:
