@@ -9,21 +9,25 @@ It reads ``[sandbox]`` and ``home`` of the configuration (``--config``, else
 ``AGENTHOST_*`` (``AGENTHOST_HOME``, ``AGENTHOST_SANDBOX__ISOLATION=unshare``, ...), but never
 imports ``host``. Scratch directories live under ``sandbox.scratch_root``, default
 ``<home>/sandbox``. If no isolation works it refuses to start (exit status 3). Callers may
-shorten a run's wall-clock limit, never lengthen one.
+shorten a run's wall-clock limit, never lengthen one. Sessions are per principal: the one the
+host sends with each call (``_meta``), or over HTTP the caller's key's (``acting_for``), so
+two users' ``default`` sessions never share files.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 from pathlib import Path
 from typing import Literal
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
-from mcp_servers.serving import arguments, start, tool_errors
+from core.principal import Principal
+from mcp_servers.serving import acting_for, arguments, start, tool_errors
 from sandbox import ExecResult, FileInfo, Limits, Sandbox, open_sandbox
 from sandbox.types import Language
 from settings import Settings
@@ -76,6 +80,22 @@ class FileContent(BaseModel):
     content: str
 
 
+PROCESS = Principal()  # a call that names nobody: the process's own sessions, as before
+
+
+def owned(ctx: Context, session: str) -> str:
+    """The session directory's name for whom the call is for (``acting_for``): sessions are
+    per principal, so two users' ``default`` sessions never share files. A call for nobody in
+    particular (stdio without a principal) keeps the plain name."""
+    who = acting_for(ctx, PROCESS)
+    if who == PROCESS:
+        return session
+    if len(session) > 51:
+        raise ToolError(f"session id {session[:20]!r}... is longer than 51 characters")
+    owner = hashlib.sha256(f"{who.tenant}/{who.user}".encode()).hexdigest()[:12]
+    return f"{owner}-{session}"
+
+
 def build_server(box: Sandbox, limits: Limits | None = None) -> MCPServer:
     """The MCP server over ``box``; ``limits`` are the most any call may use."""
     ceiling = limits or Limits()
@@ -93,28 +113,32 @@ def build_server(box: Sandbox, limits: Limits | None = None) -> MCPServer:
             result = await box.run(
                 code,
                 language=language,
-                session=session,
+                session=session,  # already the caller's (namespaced)
                 limits=ceiling.model_copy(update={"wall_time_s": wall}),
             )
         return RunOutput.of(result)
 
     @server.tool()
     async def run_python(
-        code: str, session: str = "default", timeout_s: float | None = None
+        ctx: Context, code: str, session: str = "default", timeout_s: float | None = None
     ) -> RunOutput:
         """Run a Python 3 program in the session's directory; print what you want to see."""
-        return await run(code, "python", session, timeout_s)
+        return await run(code, "python", owned(ctx, session), timeout_s)
 
     @server.tool()
     async def run_shell(
-        command: str, session: str = "default", timeout_s: float | None = None
+        ctx: Context, command: str, session: str = "default", timeout_s: float | None = None
     ) -> RunOutput:
         """Run a POSIX shell script (/bin/sh) in the session's directory."""
-        return await run(command, "shell", session, timeout_s)
+        return await run(command, "shell", owned(ctx, session), timeout_s)
 
     @server.tool()
     async def upload_file(
-        path: str, content: str, session: str = "default", encoding: Encoding = "utf-8"
+        ctx: Context,
+        path: str,
+        content: str,
+        session: str = "default",
+        encoding: Encoding = "utf-8",
     ) -> FileEntry:
         """Write a file (path relative to the session directory); base64 for binary data."""
         if encoding == "base64":
@@ -125,16 +149,16 @@ def build_server(box: Sandbox, limits: Limits | None = None) -> MCPServer:
         else:
             data = content.encode()
         with tool_errors():
-            info = await box.upload(session, path, data)
+            info = await box.upload(owned(ctx, session), path, data)
         return FileEntry.of(info)
 
     @server.tool()
     async def download_file(
-        path: str, session: str = "default", encoding: Encoding = "utf-8"
+        ctx: Context, path: str, session: str = "default", encoding: Encoding = "utf-8"
     ) -> FileContent:
         """Read a file from the session directory; ask for base64 if it is not text."""
         with tool_errors():
-            data = await box.download(session, path)
+            data = await box.download(owned(ctx, session), path)
         if encoding == "base64":
             text = base64.b64encode(data).decode("ascii")
         else:
@@ -145,16 +169,16 @@ def build_server(box: Sandbox, limits: Limits | None = None) -> MCPServer:
         return FileContent(path=path, size=len(data), encoding=encoding, content=text)
 
     @server.tool()
-    async def list_files(session: str = "default") -> list[FileEntry]:
+    async def list_files(ctx: Context, session: str = "default") -> list[FileEntry]:
         """Every regular file in the session directory, with its size."""
         with tool_errors():
-            return [FileEntry.of(f) for f in await box.list_files(session)]
+            return [FileEntry.of(f) for f in await box.list_files(owned(ctx, session))]
 
     @server.tool()
-    async def reset_session(session: str = "default") -> str:
+    async def reset_session(ctx: Context, session: str = "default") -> str:
         """Delete every file of the session."""
         with tool_errors():
-            await box.reset(session)
+            await box.reset(owned(ctx, session))
         return f"session {session} is empty"
 
     return server

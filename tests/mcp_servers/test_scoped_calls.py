@@ -114,3 +114,28 @@ async def test_the_host_sends_each_runs_principal_with_its_tool_calls(isolated_h
         for who in (ALICE, BOB):
             texts = [n.text for n in store.list_notes(Scope(who.tenant, who.user))]
             assert texts == [f"{who.user} likes tea"]
+
+
+async def test_sandbox_sessions_are_per_principal(isolated_home: Path) -> None:
+    """Two users' "default" sessions on one sandbox process never share files; a call for
+    nobody in particular keeps the process's own sessions."""
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "mcp_servers.sandbox"], cwd=str(REPO),
+        env={"AGENTHOST_HOME": str(isolated_home), "PATH": os.environ.get("PATH", "")},
+    )  # fmt: skip
+    async with Client(params) as client:
+
+        async def files(who: Principal | None) -> list[str]:
+            meta: Any = who.to_meta() if who else None
+            listed = await client.call_tool("list_files", {}, meta=meta)
+            assert not listed.is_error, listed
+            return [f["path"] for f in payload(listed)]
+
+        upload = {"path": "plan.txt", "content": "alice's plan"}
+        written = await client.call_tool("upload_file", upload, meta=ALICE.to_meta())  # type: ignore[arg-type]
+        if written.is_error and "isolation" in str(written.content):
+            pytest.skip("no sandbox isolation on this machine")
+        assert not written.is_error, written
+        assert await files(ALICE) == ["plan.txt"]
+        assert await files(BOB) == []
+        assert await files(None) == []
