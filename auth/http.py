@@ -102,7 +102,7 @@ def guard(app: ASGIApp, db_url: str, *, role: str | None = None) -> BearerAuth:
     return BearerAuth(app, KeyStore(make_engine(db_url)), role=role)
 
 
-async def serve_http(app: ASGIApp, host: str, port: int, name: str) -> None:
+async def serve_http(app: ASGIApp, host: str, port: int) -> None:
     """Run ``app`` on uvicorn at ``host:port`` (what the SDK's own HTTP runner does, with our
     middleware around the app)."""
     import uvicorn

@@ -501,5 +501,5 @@ async def serve(
             from auth.http import guard, serve_http
 
             app = guard(server.streamable_http_app(host=bind), settings.db_url)
-            await serve_http(app, bind, port, "agenthost")
+            await serve_http(app, bind, port)
         tg.cancel_scope.cancel()

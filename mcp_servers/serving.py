@@ -103,7 +103,7 @@ def serve(server: MCPServer[Any], args: argparse.Namespace, settings: Settings) 
         from auth.http import guard, serve_http
 
         app = guard(server.streamable_http_app(host=args.host), settings.db_url)
-        anyio.run(serve_http, app, args.host, args.port, server.name)
+        anyio.run(serve_http, app, args.host, args.port)
     else:
         server.run("stdio")
 

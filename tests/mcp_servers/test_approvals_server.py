@@ -22,6 +22,7 @@ from approvals import ApprovalRequest, ApprovalStore
 from auth.keys import KeyStore
 from memory.sessions import make_engine
 from tests.host.test_host_edges import free_port
+from tests.keys import until_listening
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.anyio
@@ -96,13 +97,7 @@ async def test_over_http_only_an_approver_key_decides(isolated_home: Path) -> No
     )  # fmt: skip
     endpoint = f"http://127.0.0.1:{port}/mcp"
     try:
-        with anyio.fail_after(60):
-            while True:
-                try:
-                    await (await anyio.connect_tcp("127.0.0.1", port)).aclose()
-                    break
-                except OSError:
-                    await anyio.sleep(0.1)
+        await until_listening(port, within_s=60)
         async with httpx.AsyncClient() as anonymous:
             assert (await anonymous.post(endpoint, json={})).status_code == 401
         for secret, allowed in ((viewer, False), (approver, True)):

@@ -23,7 +23,7 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
-from tests.keys import bearer_headers
+from tests.keys import bearer_headers, until_listening
 
 pytestmark = pytest.mark.anyio
 REPO = str(Path(__file__).parents[2])
@@ -158,13 +158,7 @@ async def test_streamable_http_transport(tmp_path: Path, errlog: TextIO) -> None
         cwd=tmp_path, env=env, stdout=errlog, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
-        with anyio.fail_after(60):
-            while True:
-                try:
-                    await anyio.connect_tcp("127.0.0.1", port)
-                    break
-                except OSError:
-                    await anyio.sleep(0.2)
+        await until_listening(port, within_s=60)
         url = f"http://127.0.0.1:{port}/mcp"
         async with httpx.AsyncClient() as anonymous:  # no key: refused
             assert (await anonymous.post(url, json={})).status_code == 401

@@ -20,7 +20,7 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
-from tests.keys import bearer_headers
+from tests.keys import bearer_headers, until_listening
 from tests.sandbox.conftest import capabilities
 
 pytestmark = pytest.mark.anyio
@@ -169,13 +169,7 @@ async def test_streamable_http_transport(isolated_home: Path) -> None:
     argv += ["--port", str(port)]  # AGENTHOST_HOME is the test's (tests/conftest.py)
     process = await anyio.open_process(argv, cwd=REPO, stdin=subprocess.DEVNULL)
     try:
-        with anyio.fail_after(30):
-            while True:
-                try:
-                    await (await anyio.connect_tcp("127.0.0.1", port)).aclose()
-                    break
-                except OSError:
-                    await anyio.sleep(0.1)
+        await until_listening(port, within_s=30)
         url = f"http://127.0.0.1:{port}/mcp"
         async with httpx.AsyncClient() as anonymous:  # no key: refused
             assert (await anonymous.post(url, json={})).status_code == 401

@@ -21,6 +21,7 @@ from auth.keys import KeyStore
 from core.principal import Principal
 from memory.sessions import make_engine
 from tests.host.test_host_edges import free_port
+from tests.keys import until_listening
 from tests.mcp_servers.test_approvals_server import REPO, payload
 
 pytestmark = pytest.mark.anyio
@@ -68,13 +69,7 @@ async def test_over_http_only_a_host_key_may_act_for_another_principal(
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}/mcp"
     try:
-        with anyio.fail_after(60):
-            while True:
-                try:
-                    await (await anyio.connect_tcp("127.0.0.1", port)).aclose()
-                    break
-                except OSError:
-                    await anyio.sleep(0.1)
+        await until_listening(port, within_s=60)
         as_host = create_mcp_http_client(headers={"Authorization": f"Bearer {host}"})
         async with as_host, Client(streamable_http_client(url, http_client=as_host)) as c:
             await c.call_tool("remember", {"text": "alice's secret"}, meta=ALICE.to_meta())  # type: ignore[arg-type]
