@@ -52,6 +52,8 @@ from agents.request import RunRequest
 from agents.state import RunResult
 from approvals import ApprovalRequest, Decision, NotPending
 from core.errors import AgentHostError
+from core.principal import Principal
+from mcp_servers.serving import caller
 from settings import Settings
 
 if TYPE_CHECKING:
@@ -358,6 +360,9 @@ def build_server(settings: Settings) -> MCPServer[HostStart]:
                 prompt=prompt,
                 prompt_args=prompt_args or {},
                 resources=tuple(resources or ()),
+                # over HTTP the caller's key says whom the run is for (its budgets, its scope
+                # in every tool call); on stdio the process's own principal, as before
+                principal=caller(ctx) or Principal(),
             )
             host = await ctx.request_context.lifespan_context.host()
             limit = host.settings.budgets.run.overridden_by(budget).max_steps

@@ -127,6 +127,11 @@ async def test_run_task_over_streamable_http(tmp_path: Path, isolated_home: Path
             assert not result.is_error, result
             text = next(c.text for c in result.content if isinstance(c, types.TextContent))
             assert json.loads(text)["answer"] == "The total is 5."
+        # the run is the key's principal's: its budgets, its scope in every tool call
+        row = SessionStore(f"sqlite:///{isolated_home / 'agenthost.db'}").get(
+            json.loads(text)["session_id"]
+        )
+        assert (row.tenant, row.user) == ("acme", "alice")
     finally:
         proc.terminate()
         with anyio.fail_after(10):
