@@ -1,5 +1,7 @@
 """``RagService``: what the CLI and the MCP server share — a lazily opened ``Knowledge``, the
-inference router for answers and LLM reranking, and the principal of this process."""
+inference router for answers and LLM reranking, and the principal of this process. A call may
+name another principal (``principal=``): the MCP server scopes each call by the one it is for,
+so one process serves many tenants over the one index, each reading and writing only its own."""
 
 from __future__ import annotations
 
@@ -86,9 +88,11 @@ class RagService:
         *,
         acl: Sequence[str] = (),
         progress: Progress | None = None,
+        principal: Principal | None = None,
     ) -> IngestReport:
+        """Ingest into ``collection`` of the principal's tenant (default: this process's)."""
         kn = await self.knowledge()
-        tenant = self.principal.tenant
+        tenant = (principal or self.principal).tenant
         return await anyio.to_thread.run_sync(
             lambda: kn.ingest(paths, collection, tenant=tenant, acl=acl, progress=progress)
         )
@@ -103,12 +107,14 @@ class RagService:
         mode: Mode = "hybrid",
         rerank: bool = False,
         expand: Expand = "none",
+        principal: Principal | None = None,
     ) -> SearchResult:
+        """Passages ``principal`` (default: this process's) may read."""
         kn = await self.knowledge()
         reranker = self.reranker() if rerank else None
         expander = self.expander() if expand != "none" else None
         return await kn.retrieve(
-            query, self.principal, collections, k=k, filters=filters, mode=mode,
+            query, principal or self.principal, collections, k=k, filters=filters, mode=mode,
             reranker=reranker, expand=expand, expander=expander,
         )  # fmt: skip
 
@@ -121,7 +127,9 @@ class RagService:
         filters: Filters | None = None,
         rerank: bool = False,
         expand: Expand = "none",
+        principal: Principal | None = None,
     ) -> Answer:
+        """An answer from what ``principal`` (default: this process's) may read."""
         kn = await self.knowledge()
         answerer = Answerer(
             kn,
@@ -130,7 +138,7 @@ class RagService:
             expander=self.expander(),
         )
         return await answerer.answer(
-            question, self.principal, collections, k=k, filters=filters, expand=expand
+            question, principal or self.principal, collections, k=k, filters=filters, expand=expand
         )
 
     async def aclose(self) -> None:
