@@ -21,7 +21,7 @@ LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_OPENMP=OFF
 endif
 WHEELHOUSE ?= $(HOME)/.cache/agenthost/wheels/$(shell echo '$(LLAMA_CPP_VERSION) $(LLAMA_CMAKE_ARGS)' | sha256sum | cut -c1-12)
 
-.PHONY: setup sandbox-deps tui-deps run test lint typecheck unit bench bench-peers clean node-servers
+.PHONY: setup sandbox-deps tui-deps redis-deps run test lint typecheck unit bench bench-peers clean node-servers
 
 # A third-party MCP server in another language (TypeScript, from npm) for the host's tests, and
 # the MCP Inspector (its CLI mode drives the RAG server in a test; docs/rag.md).
@@ -30,7 +30,7 @@ NODE_PREFIX := .cache/node
 EVERYTHING := @modelcontextprotocol/server-everything@2026.8.31
 INSPECTOR := @modelcontextprotocol/inspector@2.12.0
 
-setup: sandbox-deps tui-deps $(VENV)/.ready
+setup: sandbox-deps tui-deps redis-deps $(VENV)/.ready
 
 # System tools some features use, installed when missing and we are root with apt; a failed
 # install is a note, never a failed setup. $(call apt_tool,COMMAND,PACKAGE,FOR,WITHOUT IT)
@@ -50,6 +50,10 @@ sandbox-deps:
 # The console's real-terminal test drives `agenthost tui` under tmux.
 tui-deps:
 	$(call apt_tool,tmux,tmux,the console's terminal test,that test is skipped)
+
+# The gateway's shared rate limits are tested against a real redis-server.
+redis-deps:
+	$(call apt_tool,redis-server,redis-server,the gateway's Redis limits test,that test is skipped)
 
 $(VENV)/.ready: pyproject.toml constraints.txt Makefile
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -33,6 +33,7 @@ from core.errors import ConfigError, map_errors
 from inference.config import InferenceConfig
 from rag.config import RagConfig
 from sandbox.config import SandboxConfig
+from settings.gateway import GatewayConfig
 from settings.host import BudgetsConfig, RoleConfig, ServerConfig, ToolPolicy, ToolsConfig
 from settings.mcp_json import servers_from_json
 
@@ -97,6 +98,7 @@ class Settings(BaseSettings):
     approvals: ApprovalsConfig = Field(default_factory=ApprovalsConfig)
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
     rag: RagConfig = Field(default_factory=RagConfig)
+    gateway: GatewayConfig = Field(default_factory=GatewayConfig)
 
     _config_file: Path | None = PrivateAttr(default=None)
 
