@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 
 from agents.budget import Budget
 from core.errors import InvalidRequest
+from core.logctx import check_request_id
 from core.principal import Principal, TraceContext
 
 AGENT_KINDS = ("react", "plan")
@@ -22,7 +23,9 @@ class RunRequest:
     namespaced names, e.g. ``time__*``) narrows the role's tools for this run. ``prompt``
     (``SERVER:NAME``, with ``prompt_args``) is a connected server's prompt used as the task's
     template, and ``resources`` (``SERVER:URI``) are attached to the task; the host composes
-    them (host/resources.py)."""
+    them (host/resources.py). ``request_id`` (an ``X-Request-ID``: 1 to 128 of
+    ``A-Za-z0-9._:-``) is kept on the run's session and root span and on every log line of
+    the run, and sent with its tool calls."""
 
     task: str
     agent: str | None = None
@@ -36,6 +39,7 @@ class RunRequest:
     prompt: str | None = None
     prompt_args: Mapping[str, str] = field(default_factory=dict)
     resources: tuple[str, ...] = ()
+    request_id: str | None = None
 
     def __post_init__(self) -> None:
         if not self.task.strip() and self.prompt is None:
@@ -44,6 +48,8 @@ class RunRequest:
             raise InvalidRequest(
                 f"unknown agent {self.agent!r}; choose one of {', '.join(AGENT_KINDS)}"
             )
+        if self.request_id is not None:
+            check_request_id(self.request_id)
         object.__setattr__(self, "task", self.task.strip())
         object.__setattr__(self, "tools", tuple(self.tools))
         object.__setattr__(self, "resources", tuple(self.resources))

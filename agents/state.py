@@ -161,6 +161,7 @@ class RunState:
     answer: str = ""
     outcome: Outcome | None = None
     compactions: int = 0
+    request_id: str | None = None  # the request (X-Request-ID) the run was started by
     # runtime only, never persisted: the open spans that new spans nest under
     run_span_id: str | None = field(default=None, repr=False)
     trace_parent: str | None = field(default=None, repr=False)  # the caller's span, if any

@@ -27,6 +27,7 @@ from rich.markup import escape
 from typer.exceptions import TyperException
 from typer.models import CommandFunctionType
 
+from core import logctx
 from core.errors import INTERRUPTED, AgentHostError, ConfigError, exit_code_of, map_errors
 from settings import Settings, load_settings
 
@@ -50,20 +51,24 @@ class BadArgument(ConfigError):
     """A command-line argument cannot be used as given."""
 
 
+# every format names the request (core.logctx); its filter is on the handlers settings() makes
+STDERR_FORMAT = "%(levelname)s %(name)s [%(request_id)s]: %(message)s"
+FILE_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
+
+
 def settings(*, log_file: str | None = None) -> Settings:
     """The effective settings (``--config``, ``agenthost.toml``, ``AGENTHOST_*``), with logging
-    set up (to stderr, or to ``log_file`` in the logs folder) and the home directory created."""
+    set up (to stderr, or to ``log_file`` in the logs folder) and the home directory created.
+    Every line names the request it was logged in (``-`` outside one: ``core.logctx``)."""
     loaded = load_settings(options.config)
     level = "DEBUG" if options.debug else loaded.log_level.upper()
     loaded.ensure_home()
     if log_file is None:
-        logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(level=level, format=STDERR_FORMAT)
     else:
-        logging.basicConfig(
-            level=level,
-            filename=loaded.logs_dir / log_file,
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        )
+        logging.basicConfig(level=level, filename=loaded.logs_dir / log_file, format=FILE_FORMAT)
+    # on the handlers, so records of every logger (third parties' too) get the attribute
+    logctx.install()
     return loaded
 
 

@@ -281,6 +281,8 @@ def show(
     c = Console()
     c.print(f"[bold]{row.id}[/] {row.status} · {row.agent} · trace {row.trace_id}")
     c.print(f"task: {row.task}", highlight=False)
+    if row.options.get("request_id"):
+        c.print(f"request: {row.options['request_id']}", highlight=False)
     for step in steps:
         c.print(f"[cyan]step {step.index}[/] {step.kind}{' (partial)' if step.partial else ''}")
         if step.text.strip():

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from core.errors import InvalidRequest
 
 DEFAULT_TENANT = "default"
+ADMIN_ROLE = "admin"  # a key with it sees every record of its tenant, never another tenant's
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,21 @@ class Principal:
         cls, tenant: str | None = None, user: str | None = None, roles: tuple[str, ...] = ()
     ) -> Principal:
         return cls(tenant or DEFAULT_TENANT, user or "", frozenset(roles))
+
+    def visible_scope(self) -> tuple[str, str | None]:
+        """Whose records this principal may see, as ``(tenant, user)``: its own tenant's, and
+        only its own user's unless it is an admin (``user`` is then None: the whole tenant).
+        The one statement of the rule: ``sees`` and the session store's filters use it."""
+        return self.tenant, None if ADMIN_ROLE in self.roles else self.user
+
+    def sees(self, tenant: str | None, user: str | None) -> bool:
+        """Whether a record of ``tenant`` and ``user`` (a session, a run) is visible to this
+        principal (``visible_scope``). A caller answers an invisible one as it answers an
+        unknown one, so ids of other principals' records cannot be probed."""
+        own_tenant, own_user = self.visible_scope()
+        if (tenant or DEFAULT_TENANT) != own_tenant:
+            return False
+        return own_user is None or (user or "") == own_user
 
     def describe(self) -> str:
         who = f"{self.tenant}/{self.user}" if self.user else self.tenant

@@ -30,6 +30,8 @@ from agents.runner import run_agent
 from agents.state import OutcomeKind, RunResult, RunState
 from agents.turn import AgentContext
 from approvals import ApprovalGate, ApprovalStore, Asker, PolicyGate
+from core.logctx import request_scope
+from core.principal import Principal
 from host.errors import RunRejected
 from host.mcp_servers import ManagedServer
 from host.resources import (
@@ -252,34 +254,44 @@ class Host:
         asker: Asker | None = None,
     ) -> RunResult:
         """Run a request (or a bare task with the defaults) to an outcome. ``asker`` is whom
-        the approval gate may ask directly (the run's MCP client)."""
+        the approval gate may ask directly (the run's MCP client). Every log line of the run
+        carries its ``request_id`` (``core.logctx``)."""
         if isinstance(request, str):
             request = RunRequest(request)
-        self._check_tier(request.tier)
-        trace = request.trace
-        task = request.task
-        if request.prompt is not None or request.resources:
-            task = await compose_task(self.servers, request)
-        state = RunState.new(
-            task,
-            agent=request.agent or self.settings.agent.kind,
-            role=request.role,
-            principal=request.principal,
-            budget=self.settings.budgets.run.overridden_by(request.budget),
-            tools=request.tools,
-            tier=request.tier,
-            require_tool=request.require_tool,
-        )
-        if trace is not None:
-            state.trace_id = trace.trace_id
-            state.trace_parent = trace.parent_span_id
-        return await self._run(state, on_event or ignore, resumed=False, asker=asker)
+        with request_scope(request.request_id):
+            self._check_tier(request.tier)
+            trace = request.trace
+            task = request.task
+            if request.prompt is not None or request.resources:
+                task = await compose_task(self.servers, request)
+            state = RunState.new(
+                task,
+                agent=request.agent or self.settings.agent.kind,
+                role=request.role,
+                principal=request.principal,
+                budget=self.settings.budgets.run.overridden_by(request.budget),
+                tools=request.tools,
+                tier=request.tier,
+                require_tool=request.require_tool,
+                request_id=request.request_id,
+            )
+            if trace is not None:
+                state.trace_id = trace.trace_id
+                state.trace_parent = trace.parent_span_id
+            return await self._run(state, on_event or ignore, resumed=False, asker=asker)
 
     async def resume(
-        self, session_id: str, *, budget: Budget | None = None, on_event: Emit | None = None
+        self,
+        session_id: str,
+        *,
+        budget: Budget | None = None,
+        on_event: Emit | None = None,
+        visible_to: Principal | None = None,
     ) -> RunResult:
-        """Continue a run from its last completed step (after a crash, or with a new budget)."""
-        state = self.store.load(session_id)
+        """Continue a run from its last completed step (after a crash, or with a new budget).
+        With ``visible_to``, only a session that principal may see (``Principal.sees``);
+        another's is ``SessionNotFound``, as an unknown one is."""
+        state = self.store.load(session_id, visible_to=visible_to)
         if state.outcome is not None and state.outcome.kind is OutcomeKind.COMPLETED:
             raise RunRejected(f"session {session_id} already completed; nothing to resume")
         state.budget = state.budget.overridden_by(budget)
@@ -289,20 +301,22 @@ class Host:
     async def _run(
         self, state: RunState, emit: Emit, *, resumed: bool, asker: Asker | None = None
     ) -> RunResult:
-        tools = self.toolbox.for_run(state, asker=asker)
-        if not resumed and not state.require_tool and tools.tool_required():
-            state.require_tool = True  # the task names a tool: small models must not skip it
-        ctx = AgentContext(
-            model=self.model,
-            tools=tools,
-            meter=self._meter_limits(state, resumed=resumed),
-            recorder=StoreRecorder(self.store, state.session_id),
-            emit=self._keep_compactions(state, emit),
-            config=self._agent_config(state),
-            price_of=self._price_of,
-            worst_price=self._worst_price,
-        )
-        return await run_agent(ctx, state, resumed=resumed)
+        # a resumed run's lines carry the request that started it
+        with request_scope(state.request_id):
+            tools = self.toolbox.for_run(state, asker=asker)
+            if not resumed and not state.require_tool and tools.tool_required():
+                state.require_tool = True  # the task names a tool: small models must not skip it
+            ctx = AgentContext(
+                model=self.model,
+                tools=tools,
+                meter=self._meter_limits(state, resumed=resumed),
+                recorder=StoreRecorder(self.store, state.session_id),
+                emit=self._keep_compactions(state, emit),
+                config=self._agent_config(state),
+                price_of=self._price_of,
+                worst_price=self._worst_price,
+            )
+            return await run_agent(ctx, state, resumed=resumed)
 
     def _check_tier(self, tier: str | None) -> None:
         router = self.router
@@ -336,6 +350,11 @@ class Host:
             await emit(event)
 
         return forward
+
+    def meter_for(self, state: RunState) -> BudgetMeter:
+        """A meter for one model call made outside an agent run (a gateway chat completion):
+        its budget under the principal's user and tenant allowances, as a run's would be."""
+        return self._meter_limits(state)
 
     def _meter_limits(self, state: RunState, *, resumed: bool = False) -> BudgetMeter:
         """The run's budget under its user's and tenant's allowances (what other runs of the

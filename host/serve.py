@@ -5,9 +5,15 @@ agent, role, tools, tier, budgets, a connected server's prompt as template, atta
 resources; reports progress at once with the session id, as tokens stream, as long-running
 tools report and after each step; a cancelled request saves the run as cancelled),
 ``resume_task``, ``list_sessions`` and ``get_session``. A request that cannot run is a tool
-error with its reason. Resources: ``agenthost://sessions`` (recent runs) and
+error with its reason. Resources: ``agenthost://sessions{?limit,status}`` (recent runs) and
 ``agenthost://sessions/{session_id}`` (one run: steps, tool calls with their attachments,
 outcome). Prompt: ``delegate`` (hand a task to run_task).
+
+Over HTTP a caller is its bearer key's principal: ``run_task`` runs as it, and the session
+tools and resources show and resume only the sessions it may see (``Principal.sees``: its
+own; with the ``admin`` role, its tenant's; never another tenant's). Another principal's
+session is answered exactly as an unknown one. On stdio the caller is the process that
+started the server, and sees every session of the store.
 
     agenthost serve --mcp                      # stdio, for Claude Desktop / VS Code
     agenthost serve --mcp --transport http     # streamable HTTP on 127.0.0.1:8765/mcp
@@ -29,7 +35,7 @@ import anyio
 from anyio.abc import TaskGroup, TaskStatus
 from mcp.server.elicitation import render_elicitation_schema
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp_types import (
     ElicitRequest,
     ElicitRequestFormParams,
@@ -146,9 +152,10 @@ class BackgroundRun:
     As the run's asker it only posts questions; answers reach the gate through the approval
     store, so the console or `agenthost approvals` may answer first."""
 
-    def __init__(self, key: str, progress: Progress) -> None:
+    def __init__(self, key: str, progress: Progress, owner: Principal) -> None:
         self.key = key
         self.progress = progress
+        self.owner = owner  # only its caller's retries pick it up
         self.result: RunResult | None = None
         self.error: Exception | None = None
         self.done = anyio.Event()
@@ -265,7 +272,7 @@ def build_server(settings: Settings) -> MCPServer[HostStart]:
         if ctx.request_state:
             key = json.loads(ctx.request_state).get("run", "")
             run = background.get(key)
-            if run is None:
+            if run is None or run.owner != request.principal:  # another's: as if none
                 raise ToolError(
                     "that run is no longer waiting for an answer (it ended, or the server "
                     "restarted); list_sessions shows it, resume_task continues it"
@@ -276,7 +283,7 @@ def build_server(settings: Settings) -> MCPServer[HostStart]:
                         host.approvals.decide(name.removeprefix("approval:"), _decision(answer))
         else:
             key = uuid.uuid4().hex
-            run = background[key] = BackgroundRun(key, progress)
+            run = background[key] = BackgroundRun(key, progress, request.principal)
             assert start.runs is not None
             start.runs.start_soon(run.main, host, request)
         run.progress.ctx = ctx
@@ -399,6 +406,7 @@ def build_server(settings: Settings) -> MCPServer[HostStart]:
                 session_id,
                 budget=budget,
                 on_event=Progress(ctx, budget.max_steps, host.settings.agent.max_tokens_per_call),
+                visible_to=caller(ctx),  # over HTTP: only a session the key may see
             )
         return result.to_dict()
 
@@ -412,7 +420,7 @@ def build_server(settings: Settings) -> MCPServer[HostStart]:
     ) -> list[dict[str, Any]]:
         """Recent runs, newest first: id, status, task, steps, tokens, cost."""
         host = await ctx.request_context.lifespan_context.host()
-        rows = host.store.recent(limit=limit, status=status)
+        rows = host.store.recent(limit=limit, status=status, visible_to=caller(ctx))
         return [
             {
                 "session_id": r.id,
@@ -430,18 +438,28 @@ def build_server(settings: Settings) -> MCPServer[HostStart]:
     @server.tool()
     async def get_session(session_id: str, ctx: Context[HostStart]) -> dict[str, Any]:
         """A run's steps, tool calls and outcome."""
-        return _session(await ctx.request_context.lifespan_context.host(), session_id)
+        host = await ctx.request_context.lifespan_context.host()
+        with _tool_errors():
+            return _session(host, session_id, caller(ctx))
 
-    @server.resource("agenthost://sessions", mime_type="application/json")
-    async def sessions() -> str:
-        """Recent sessions, newest first."""
-        rows = (await start.host()).store.recent(limit=50)
+    # a template, not a static resource, only because the SDK hands the request's Context
+    # (and so its caller) to templates alone; agenthost://sessions itself matches it
+    @server.resource("agenthost://sessions{?limit,status}", mime_type="application/json")
+    async def sessions(ctx: Context[HostStart], limit: int = 50, status: str | None = None) -> str:
+        """Recent sessions, newest first (``?limit=N``, at most 500; ``?status=...``)."""
+        rows = (await start.host()).store.recent(
+            limit=min(max(limit, 1), 500), status=status, visible_to=caller(ctx)
+        )
         return json.dumps([r.model_dump(mode="json") for r in rows])
 
     @server.resource("agenthost://sessions/{session_id}", mime_type="application/json")
-    async def session(session_id: str) -> str:
+    async def session(session_id: str, ctx: Context[HostStart]) -> str:
         """One session: steps, tool calls, outcome."""
-        return json.dumps(_session(await start.host(), session_id))
+        host = await start.host()
+        try:
+            return json.dumps(_session(host, session_id, caller(ctx)))
+        except AgentHostError as exc:  # unknown, not the caller's (the same), ambiguous
+            raise ResourceNotFoundError(str(exc)) from None
 
     @server.prompt()
     def delegate(task: str) -> str:
@@ -465,13 +483,10 @@ def _attachments(host: Host, session_id: str) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def _session(host: Host, session_id: str) -> dict[str, Any]:
-    from memory.sessions import SessionNotFound  # with the engine, once the host is up
-
-    try:
-        row = host.store.get(session_id)
-    except SessionNotFound as exc:
-        raise ToolError(str(exc)) from None
+def _session(host: Host, session_id: str, who: Principal | None) -> dict[str, Any]:
+    """One session, if ``who`` may see it (None: stdio's caller, who sees every one); else
+    ``SessionNotFound``, as for an unknown id."""
+    row = host.store.get(session_id, visible_to=who)
     return {
         "session": row.model_dump(mode="json"),
         "steps": [asdict(s) for s in host.store.steps(row.id)],  # get() took a prefix too

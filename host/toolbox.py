@@ -31,6 +31,7 @@ from mcp.shared.exceptions import MCPError
 from agents.state import Attachment, RunState
 from agents.tools import OnProgress, ToolResult
 from approvals import ApprovalGate, ApprovalRequest, ApprovalsConfig, Asker, Risk
+from core import logctx
 from core.principal import Principal
 from host.cache import ToolResultCache
 from host.errors import UnknownRole
@@ -62,15 +63,20 @@ class Entry:
 
 @dataclass(frozen=True)
 class CallContext:
-    """What a tool call carries down the layers besides its arguments: whom it is for (sent
-    to the server in the request's ``_meta``: our servers scope the call by it, a
-    third-party server ignores it) and where its progress goes."""
+    """What a tool call carries down the layers besides its arguments: whom it is for and
+    the request its run serves (both sent to the server in the request's ``_meta``: our
+    servers scope the call by the principal, a third-party server ignores them) and where
+    its progress goes."""
 
     principal: Principal | None = None
     on_progress: OnProgress | None = None
+    request_id: str | None = None
 
     def meta(self) -> dict[str, Any] | None:
-        return None if self.principal is None else dict(self.principal.to_meta())
+        meta: dict[str, Any] = {} if self.principal is None else dict(self.principal.to_meta())
+        if self.request_id is not None:
+            meta[logctx.META_KEY] = self.request_id
+        return meta or None
 
 
 NO_CONTEXT = CallContext()
@@ -273,9 +279,11 @@ class RunTools:
         task: str = "",
         config: ToolsConfig | None = None,
         principal: Principal | None = None,
+        request_id: str | None = None,
     ) -> None:
         self.tools = tools
         self.principal = principal  # whom its calls are for
+        self.request_id = request_id  # the request the run serves (X-Request-ID)
         self.ranker = ranker
         self.task = task
         self.config = config or ToolsConfig()
@@ -344,7 +352,7 @@ class RunTools:
                 f"tool {call.name!r} is not available to this run now (available: {known})",
             )
         return await self.tools.call(
-            entry, call.arguments, CallContext(self.principal, on_progress)
+            entry, call.arguments, CallContext(self.principal, on_progress, self.request_id)
         )
 
 
@@ -399,9 +407,11 @@ class Toolbox:
         """The tools of one run: its role's, narrowed to its tool globs, behind the approval
         gate. ``asker`` is whom the gate may ask directly (the run's MCP client)."""
         principal: Principal | None = None
+        request_id: str | None = None
         if isinstance(state, RunState):
             session_id, agent, task = state.session_id, state.agent, state.task
             role, only, principal = state.role, state.tools, state.principal
+            request_id = state.request_id
         else:
             session_id, agent, task = state, "", ""
         rule = self._role(role)  # fail early on an unknown role
@@ -422,7 +432,12 @@ class Toolbox:
                 tools, lambda _s, name: any(fnmatch.fnmatchcase(name, p) for p in globs)
             )
         return RunTools(
-            tools, ranker=self.ranker, task=task, config=self.config, principal=principal
+            tools,
+            ranker=self.ranker,
+            task=task,
+            config=self.config,
+            principal=principal,
+            request_id=request_id,
         )
 
 

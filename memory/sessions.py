@@ -26,12 +26,14 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    or_,
     update,
 )
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, Session, SQLModel, col, create_engine, delete, select
 
 from agents.budget import Budget, BudgetKind, Exhaustion, Spent
@@ -47,7 +49,7 @@ from agents.state import (
 from core import ids
 from core.db import create_tables
 from core.errors import InvalidRequest
-from core.principal import Principal
+from core.principal import DEFAULT_TENANT, Principal
 from inference.types import Message, ToolCall
 
 
@@ -174,6 +176,7 @@ def _options(state: RunState) -> dict[str, Any]:
         "require_tool": state.require_tool,
         "roles": sorted(state.principal.roles),
         "compactions": state.compactions,
+        "request_id": state.request_id,
     }
 
 
@@ -300,31 +303,36 @@ class SessionStore:
 
     # ---- reading ----------------------------------------------------------------------
 
-    def resolve(self, ref: str) -> str:
-        """The session id ``ref`` names: the id itself or a unique prefix (core/ids.py)."""
+    def resolve(self, ref: str, *, visible_to: Principal | None = None) -> str:
+        """The session id ``ref`` names: the id itself or a unique prefix (core/ids.py).
+        With ``visible_to``, only among that principal's visible sessions
+        (``Principal.visible_scope``): another's is ``SessionNotFound`` exactly as an unknown
+        id is, and never makes a prefix ambiguous."""
         with Session(self.engine) as db:
-            if db.get(SessionRow, ref) is not None:
+            row = db.get(SessionRow, ref)
+            if row is not None and (visible_to is None or visible_to.sees(row.tenant, row.user)):
                 return ref
+            scope = _visible(visible_to)
 
             def starting_with(prefix: str) -> Sequence[str]:
                 match = col(SessionRow.id).startswith(prefix, autoescape=True)
-                return db.exec(select(SessionRow.id).where(match).limit(6)).all()
+                return db.exec(select(SessionRow.id).where(match, *scope).limit(6)).all()
 
             return ids.resolve(ref, "ses", starting_with, SessionNotFound, "session")
 
-    def get(self, session_id: str) -> SessionRow:
-        """A session by its id or a unique prefix of it."""
-        session_id = self.resolve(session_id)
+    def get(self, session_id: str, *, visible_to: Principal | None = None) -> SessionRow:
+        """A session by its id or a unique prefix of it (among ``visible_to``'s, if given)."""
+        session_id = self.resolve(session_id, visible_to=visible_to)
         with Session(self.engine) as db:
             row = db.get(SessionRow, session_id)
             if row is None:
                 raise SessionNotFound(session_id)
             return row
 
-    def load(self, session_id: str) -> RunState:
+    def load(self, session_id: str, *, visible_to: Principal | None = None) -> RunState:
         """The state as of the last checkpoint: what ``resume`` continues from (by id or a
-        unique prefix of it)."""
-        session_id = self.resolve(session_id)
+        unique prefix of it; among ``visible_to``'s sessions, if given)."""
+        session_id = self.resolve(session_id, visible_to=visible_to)
         with Session(self.engine) as db:
             row = db.get(SessionRow, session_id)
             if row is None:
@@ -355,6 +363,7 @@ class SessionStore:
                 tier=row.options.get("tier"),
                 require_tool=bool(row.options.get("require_tool", False)),
                 compactions=int(row.options.get("compactions", 0)),
+                request_id=row.options.get("request_id"),
             )
         self._saved_messages[session_id] = (
             len(state.messages),
@@ -363,11 +372,24 @@ class SessionStore:
         self._saved_steps[session_id] = len(state.steps)
         return state
 
-    def recent(self, *, limit: int = 50, status: str | None = None) -> Sequence[SessionRow]:
+    def recent(
+        self,
+        *,
+        limit: int = 50,
+        status: str | None = None,
+        tenant: str | None = None,
+        user: str | None = None,
+        visible_to: Principal | None = None,
+    ) -> Sequence[SessionRow]:
+        """Sessions newest first: of ``status``, ``tenant`` and ``user`` when given, and only
+        those ``visible_to`` may see when given (both hold when both are given)."""
         with Session(self.engine) as db:
             query = select(SessionRow).order_by(SessionRow.created_at.desc()).limit(limit)  # type: ignore[attr-defined]
             if status:
                 query = query.where(SessionRow.status == status)
+            conditions = [*_whose(tenant, user), *_visible(visible_to)]
+            if conditions:
+                query = query.where(*conditions)
             return db.exec(query).all()
 
     def steps(self, session_id: str) -> list[Step]:
@@ -453,6 +475,30 @@ DELETE_STEPS = delete(STEPS).where(
 INSERT_MESSAGES = insert(MESSAGES)
 INSERT_STEPS = insert(STEPS)
 INSERT_SPANS = insert(SPANS)
+
+
+def _whose(tenant: str | None, user: str | None) -> list[ColumnElement[bool]]:
+    """Conditions on sessions of ``tenant`` and ``user`` (None: any). A session's row holds
+    no user (NULL) for a principal without one, and rows of old versions may hold no tenant
+    for the default one: the same normalisation as ``Principal.sees``."""
+    conditions: list[ColumnElement[bool]] = []
+    if tenant is not None:
+        same = col(SessionRow.tenant) == tenant
+        conditions.append(
+            or_(same, col(SessionRow.tenant).is_(None)) if tenant == DEFAULT_TENANT else same
+        )
+    if user is not None:
+        conditions.append(
+            col(SessionRow.user) == user
+            if user
+            else or_(col(SessionRow.user).is_(None), col(SessionRow.user) == "")
+        )
+    return conditions
+
+
+def _visible(principal: Principal | None) -> list[ColumnElement[bool]]:
+    """Conditions on the sessions ``principal`` may see (none without a principal)."""
+    return [] if principal is None else _whose(*principal.visible_scope())
 
 
 def _session_values(state: RunState) -> dict[str, Any]:

@@ -33,3 +33,9 @@ def sleeper(request: ChatRequest) -> Turn:
     if not any(m.role == "tool" for m in request.messages):
         return Turn("", (ScriptedCall("test__slow", {"seconds": float(task.split()[-1])}),))
     return Turn("Slept.")
+
+
+def echo(request: ChatRequest) -> Turn:
+    """Answer at once with the task: a run that is over in one step."""
+    task = next(m.content for m in request.messages if m.role == "user")
+    return Turn(f"Done: {task}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -158,3 +158,54 @@ def test_a_unique_prefix_names_a_session_like_git(store: SessionStore) -> None:
     with pytest.raises(SessionNotFound):
         store.get("ffff")
     assert short(first.session_id) == "4b4ec085"
+
+
+def test_a_principal_finds_only_the_sessions_it_may_see(store: SessionStore) -> None:
+    """``visible_to``: its own sessions; an admin's, its tenant's; never another tenant's.
+    Another's id, exact or a prefix, is ``SessionNotFound`` exactly as an unknown one is,
+    and never makes a prefix ambiguous."""
+    tag = uuid.uuid4().hex[:8]  # the PostgreSQL database is shared by the module's tests
+    acme, globex = f"acme-{tag}", f"globex-{tag}"
+    alice, bob, carol = Principal(acme, "alice"), Principal(acme, "bob"), Principal(globex, "c")
+    admin = Principal(acme, "root", frozenset({"admin"}))
+    states = {}
+    for who, digits in ((alice, "0"), (bob, "1"), (carol, "2")):
+        state = a_state()
+        state.principal = who
+        state.session_id = f"ses_{tag}{digits * 8}"  # all three share the prefix `tag`
+        store.save(state)
+        states[who.user] = state.session_id
+    a, b, c = states["alice"], states["bob"], states["c"]
+
+    def listed(**kw: object) -> set[str]:
+        return {r.id for r in store.recent(limit=500, **kw)}  # type: ignore[arg-type]
+
+    assert listed(visible_to=alice) & {a, b, c} == {a}
+    assert listed(visible_to=carol) & {a, b, c} == {c}
+    assert listed(visible_to=admin) & {a, b, c} == {a, b}
+    assert listed(tenant=acme) == {a, b}
+    assert listed(tenant=acme, user="bob") == {b}
+    assert listed(visible_to=admin, user="bob") == {b}  # filters and visibility both hold
+    assert listed(visible_to=carol, tenant=acme) == set()
+    assert {a, b, c} <= listed()  # no principal: every session (stdio, the CLI)
+
+    assert store.get(a, visible_to=alice).id == a
+    assert store.get(b, visible_to=admin).id == b
+    assert store.load(a, visible_to=admin).principal == alice
+    assert store.resolve(tag + "0", visible_to=alice) == a
+    # the bare prefix is ambiguous for whoever sees several, unique for one who sees one
+    with pytest.raises(AmbiguousId):
+        store.resolve(tag, visible_to=admin)
+    assert store.resolve(tag, visible_to=carol) == c
+
+    def refusal(method: Callable[..., object], ref: str, who: Principal) -> str:
+        with pytest.raises(SessionNotFound) as caught:
+            method(ref, visible_to=who)
+        return str(caught.value)
+
+    unknown = f"ses_{tag}99999999"
+    for other, who in ((c, alice), (a, carol), (c, admin), (b, alice)):
+        for method in (store.get, store.load, store.resolve):
+            said = refusal(method, other, who)
+            assert said == refusal(method, unknown, who).replace(unknown, other)
+    assert refusal(store.get, tag + "2", alice) == f"no session '{tag}2'"
