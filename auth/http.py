@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from contextlib import contextmanager
 from typing import Any
 
 import anyio.to_thread
@@ -62,6 +63,7 @@ class BearerAuth:
             return
         scope.setdefault("state", {})["principal"] = row.principal
         scope["state"]["key_id"] = row.id
+        scope["state"]["key_rpm"] = row.rpm
         await self.app(scope, receive, send)
 
     async def _verify(self, secret: str) -> KeyRow | None:
@@ -102,11 +104,44 @@ def guard(app: ASGIApp, db_url: str, *, role: str | None = None) -> BearerAuth:
     return BearerAuth(app, KeyStore(make_engine(db_url)), role=role)
 
 
-async def serve_http(app: ASGIApp, host: str, port: int) -> None:
+async def serve_http(
+    app: ASGIApp,
+    host: str,
+    port: int,
+    *,
+    on_stop: Callable[[], Awaitable[None]] | None = None,
+) -> None:
     """Run ``app`` on uvicorn at ``host:port`` (what the SDK's own HTTP runner does, with our
-    middleware around the app)."""
+    middleware around the app) until cancelled, or until SIGTERM or SIGHUP: then ``on_stop``
+    runs first (the gateway cancels its runs, so they are saved as cancelled and their event
+    streams end), and uvicorn closes its connections. uvicorn's own signal handling is off:
+    it re-raises SIGTERM once it is done, which would kill the process before the caller's
+    clean-up ran."""
+    import signal
+
+    import anyio
     import uvicorn
 
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    await server.serve()
+    class Server(uvicorn.Server):
+        @contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
+
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="warning", lifespan="on",
+        timeout_graceful_shutdown=10,
+    )  # fmt: skip
+    server = Server(config)
+
+    async def stop_on_signal() -> None:
+        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGHUP) as signals:
+            async for _ in signals:
+                if on_stop is not None:
+                    await on_stop()
+                server.should_exit = True
+                return
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(stop_on_signal)
+        await server.serve()
+        tg.cancel_scope.cancel()

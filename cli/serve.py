@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from cli.boundary import App, BadArgument, run_async, settings
+from cli.boundary import App, BadArgument, err, run_async, settings
 
 app = App()
 
@@ -40,6 +40,40 @@ def serve(
         await serve_mcp(
             settings(), "http" if transport == "http" else "stdio", bind=bind, port=port
         )
+
+    run_async(go)
+
+
+@app.command()
+def gateway(
+    bind: Annotated[
+        str | None,
+        typer.Option("--host", help="Listen address (default: [gateway] host, 127.0.0.1)."),
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: [gateway] port, 8780).")] = None,
+) -> None:
+    """Serve the HTTP gateway: OpenAI-compatible /v1/chat/completions and the runs API,
+    behind bearer keys, rate limits and a priority queue (docs/gateway.md).
+
+    Every request needs a key (agenthost keys create); /healthz is open.
+
+    Examples:
+
+      agenthost keys create --tenant acme --user alice
+
+      agenthost gateway --port 8780
+
+      curl -s localhost:8780/v1/chat/completions -H "Authorization: Bearer $KEY" \\
+        -d '{"messages": [{"role": "user", "content": "Hello!"}]}'
+    """
+    loaded = settings()
+    where = f"http://{bind or loaded.gateway.host}:{port or loaded.gateway.port}"
+
+    async def go() -> None:
+        from gateway.app import serve_gateway
+
+        err.print(f"agenthost gateway on {where} (keys: agenthost keys create)")
+        await serve_gateway(loaded, host=bind, port=port)
 
     run_async(go)
 
