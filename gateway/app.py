@@ -31,8 +31,8 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from agents.budget import Budget, BudgetExceeded, BudgetMeter, Spent
-from agents.request import RunRequest
-from agents.state import Outcome, OutcomeKind, RunState
+from agents.request import AGENT_KINDS, RunRequest
+from agents.state import Outcome, OutcomeKind, RunState, Span
 from auth.http import ASGIApp as ASGI
 from auth.http import BearerAuth, Scope
 from auth.keys import KeyStore
@@ -313,6 +313,13 @@ class Gateway:
         except BadChatRequest as exc:
             return _error(400, str(exc), "invalid_request_error", param=exc.param)
         state = RunState.new("(chat completion)", agent="chat", principal=principal)
+        if "traceparent" in request.headers:
+            try:
+                trace = TraceContext.parse(request.headers["traceparent"])
+            except InvalidRequest as exc:
+                return _error(400, str(exc), "invalid_request_error", param="traceparent")
+            state.trace_id, state.trace_parent = trace.trace_id, trace.parent_span_id
+        span = Span(state.trace_id, "gateway", "chat.completions", parent_id=state.trace_parent)
         meter = self.host.meter_for(state)
         prompt = estimate_tokens(
             "".join(m.content for m in chat.messages)
@@ -336,7 +343,7 @@ class Gateway:
             )  # fmt: skip
         reply = Completion(body.model or "agenthost")
         caller = self.caller(request.scope)
-        record = BackgroundTask(self._record, state, caller, reply, request.state.request_id)
+        record = BackgroundTask(self._record, state, span, caller, reply, request.state.request_id)
         if body.stream:
             stream = self._stream(chat, meter, reply, slot, body.include_usage)
             return StreamingResponse(stream, media_type="text/event-stream", background=record,
@@ -401,10 +408,11 @@ class Gateway:
                 await slot.aclose()
 
     async def _record(
-        self, state: RunState, caller: Caller, reply: Completion, request_id: str
+        self, state: RunState, span: Span, caller: Caller, reply: Completion, request_id: str
     ) -> None:
         """After the response: the completion's usage counts against the caller's token
-        rate and (as a session row of agent ``chat``, no prompt kept) its allowances."""
+        rate and (as a session row of agent ``chat``, no prompt kept) its allowances; its
+        span (who, the route, tokens, latency; never the text) joins the caller's trace."""
         usage = reply.usage or Usage()
         tokens = usage.input_tokens + usage.output_tokens
         self.metrics.tokens.labels(caller.tenant, "input").inc(usage.input_tokens)
@@ -414,6 +422,15 @@ class Gateway:
         state.outcome = Outcome(kind)
         state.request_id = request_id
         state.spent = Spent(0, usage.input_tokens, usage.output_tokens, usage.cost_usd, 0.0)
+        u = reply.usage
+        span.finish(
+            "ok" if reply.finish in ("stop", "length", "tool_calls") else "error",
+            request_id=request_id, tenant=caller.tenant, user=state.principal.user,
+            key=caller.key_id, backend=reply.backend, model=u.model if u else "",
+            input_tokens=u.input_tokens if u else 0, output_tokens=u.output_tokens if u else 0,
+            ttft_s=u.ttft_s if u else None, finish=reply.finish,
+        )  # fmt: skip
+        self.host.store.add_span(span, state.session_id)
         self.host.store.save(state)  # on the loop, as the host's checkpoints are
 
     # ---- runs ---------------------------------------------------------------------------
@@ -513,7 +530,7 @@ class Gateway:
         except ValueError:
             return _error(400, "limit must be a number", "invalid_request_error", param="limit")
         principal: Principal = request.state.principal
-        rows = self.host.store.recent(limit=limit, visible_to=principal)
+        rows = self.host.store.recent(limit=limit, visible_to=principal, agents=AGENT_KINDS)
         return JSONResponse({"data": [self._run_view(r.id, principal) for r in rows]})
 
     async def get_run(self, request: Request) -> Response:

@@ -19,6 +19,7 @@ from inference.types import (
     FinishReason,
     JsonSchema,
     Message,
+    Routed,
     StreamEvent,
     TextDelta,
     ToolCall,
@@ -236,6 +237,7 @@ class Completion:
     calls: list[dict[str, Any]] = field(default_factory=list)
     usage: Usage | None = None
     finish: FinishReason = "stop"
+    backend: str = ""  # the router's choice
 
     def feed(self, event: StreamEvent) -> dict[str, Any] | None:
         """Take one event; return the chunk's ``delta`` it makes (None: nothing to send)."""
@@ -251,6 +253,8 @@ class Completion:
                 }
                 self.calls.append(wire)
                 return {"tool_calls": [{"index": len(self.calls) - 1, **wire}]}
+            case Routed(decision=decision) if decision.action in ("chosen", "fallback"):
+                self.backend = decision.backend
             case ToolCallErrorEvent(error=error):
                 # a call the model got wrong reaches the client as the text it wrote
                 self.text += error.raw

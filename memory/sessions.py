@@ -380,13 +380,16 @@ class SessionStore:
         tenant: str | None = None,
         user: str | None = None,
         visible_to: Principal | None = None,
+        agents: Sequence[str] | None = None,
     ) -> Sequence[SessionRow]:
-        """Sessions newest first: of ``status``, ``tenant`` and ``user`` when given, and only
-        those ``visible_to`` may see when given (both hold when both are given)."""
+        """Sessions newest first: of ``status``, ``tenant``, ``user`` and one of ``agents``
+        when given, and only those ``visible_to`` may see when given (all must hold)."""
         with Session(self.engine) as db:
             query = select(SessionRow).order_by(SessionRow.created_at.desc()).limit(limit)  # type: ignore[attr-defined]
             if status:
                 query = query.where(SessionRow.status == status)
+            if agents is not None:
+                query = query.where(col(SessionRow.agent).in_(agents))
             conditions = [*_whose(tenant, user), *_visible(visible_to)]
             if conditions:
                 query = query.where(*conditions)

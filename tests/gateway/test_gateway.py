@@ -206,6 +206,23 @@ async def test_request_ids_are_kept_or_made_and_recorded(
     assert run.status_code == 202, run.text
     assert run.headers["x-request-id"] == "req-from-client.42"
     assert run.json()["request_id"] == "req-from-client.42"
+    chat = await http.post(
+        "/v1/chat/completions",
+        json={"messages": [{"role": "user", "content": "trace me"}]},
+        headers=headers | {
+            "X-Request-ID": "chat-req-1",
+            "traceparent": "00-" + "ab" * 16 + "-" + "cd" * 8 + "-01",
+        },
+    )  # fmt: skip
+    assert chat.status_code == 200
+    with anyio.fail_after(10):  # written just after the response
+        while not (spans := gateway.store().spans("ab" * 16)):  # noqa: ASYNC110
+            await anyio.sleep(0.05)
+    assert spans[0].kind == "gateway"
+    assert spans[0].parent_id == "cd" * 8  # a child of the caller's span
+    assert spans[0].attributes["request_id"] == "chat-req-1"
+    assert spans[0].attributes["output_tokens"] > 0
+    assert "trace me" not in json.dumps(spans[0].attributes)  # never the text
     bad = await http.get("/v1/models", headers=headers | {"X-Request-ID": "no spaces\tplease"})
     assert bad.headers["x-request-id"] != "no spaces\tplease"  # replaced, not echoed
 
@@ -286,7 +303,9 @@ async def test_runs_are_the_callers_own(gateway: Gateway, http: httpx.AsyncClien
         assert other.json()["error"]["message"] == f"no run {run_id!r}"
     listed = (await http.get("/v1/runs", headers=theirs)).json()["data"]
     assert run_id not in {r["id"] for r in listed}
-    assert run_id in {r["id"] for r in (await http.get("/v1/runs", headers=mine)).json()["data"]}
+    own = (await http.get("/v1/runs", headers=mine)).json()["data"]
+    assert run_id in {r["id"] for r in own}
+    assert {r["agent"] for r in own} <= {"react", "plan"}  # runs, not chat completions
     # the same Idempotency-Key from the same principal: the same run, not a second one
     again = {"Idempotency-Key": "order-7"}
     one = await http.post("/v1/runs", json={"task": "count to five"}, headers=mine | again)
