@@ -231,6 +231,8 @@ class BudgetMeter:
         self._call_tokens = 0
         self._call_started = 0.0
         self._price: Price = FREE
+        self._estimated_input = 0
+        self._headroom = 0  # tokens the call in flight may take unchecked (on_tokens)
 
     # ---- reading ------------------------------------------------------------------
 
@@ -384,6 +386,7 @@ class BudgetMeter:
                 if left is not None and left < tokens:
                     tokens, bound = max(left, 1), kind
             clamped.append((tokens, bound))
+            self._headroom = self._headroom_now()
             worst = Usage(input_tokens=estimated_input_tokens, output_tokens=tokens)
             step = 0
             if self._step_unreserved:  # the step this call belongs to is held with it
@@ -417,6 +420,7 @@ class BudgetMeter:
 
     def set_price(self, price: Price) -> None:
         self._price = price
+        self._headroom = self._headroom_now()
 
     def _call_cost(self, cut: bool = False) -> float:
         if self._call_tokens == 0 and not cut and not self._price.gpu_per_hour:
@@ -429,10 +433,34 @@ class BudgetMeter:
         return self._price.cost(provisional)
 
     def on_tokens(self, n: int = 1) -> None:
-        """A streamed token (or ``n``) arrived: enforce output-token and cost limits now."""
+        """A streamed token (or ``n``) arrived: enforce output-token and cost limits now.
+        This runs per token, so a call first counts down the tokens it can surely take
+        (``_headroom``, worked out when the call begins); the full check runs past them."""
         self._call_tokens += n
+        if self._call_tokens <= self._headroom:
+            return
         self._check(BudgetKind.OUTPUT_TOKENS, self.output_tokens + self._call_tokens)
         self._check(BudgetKind.COST, self.cost_usd + self._call_cost())
+
+    def _headroom_now(self) -> int:
+        """Tokens the call begun may stream before an output-token or cost limit could be
+        crossed (one short of the bound, against rounding); 0 with a price by the hour,
+        whose cost grows with time rather than tokens."""
+        room = math.inf
+        left = self.output_tokens_left()
+        if left is not None:
+            room = left
+        if self.budget.max_cost_usd is not None:
+            if self._price.gpu_per_hour:
+                return 0
+            affordable = self.affordable_output_tokens()
+            if affordable is not None:
+                room = min(room, affordable)
+            elif self.cost_usd + self._price.cost(Usage(input_tokens=self._estimated_input)) > (
+                self.budget.max_cost_usd
+            ):
+                return 0
+        return 1 << 62 if room == math.inf else max(int(room) - 1, 0)
 
     def end_call(self, usage: Usage | None, *, cut: bool = False) -> None:
         """The call is over: replace provisional counts with what the server reported (and
@@ -450,6 +478,7 @@ class BudgetMeter:
             self.cost_usd += self._call_cost(cut)
         self._call_tokens = 0
         self._price = FREE
+        self._headroom = 0
         if self.reserver is not None:
             self.reserver.settle(
                 Spent(

@@ -23,6 +23,7 @@ from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any
 
 import anyio
+from anyio.abc import TaskStatus
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
@@ -53,6 +54,7 @@ from settings import Settings
 
 if TYPE_CHECKING:
     from host.host import Host
+    from memory.sessions import SessionStore
 
 log = logging.getLogger("agenthost.gateway")
 
@@ -67,12 +69,15 @@ def _error(status: int, message: str, kind: str, *, headers: dict[str, str] | No
 # ---- the layers in front of the routes ----------------------------------------------------
 
 
-class RequestIds:
-    """``X-Request-ID``: taken from the request when it is a valid id, else made; returned on
-    every response (401s included) and in effect (``core.logctx``) while it is served."""
+class Front:
+    """The outermost layer: ``X-Request-ID`` taken from the request when it is a valid id,
+    else made, returned on every response (401s included) and in effect (``core.logctx``)
+    while the request is served; and each request counted and timed for ``/metrics``. One
+    wrapper of ``send`` for both: it runs for every chunk of a stream."""
 
-    def __init__(self, app: ASGI) -> None:
+    def __init__(self, app: ASGI, metrics: Metrics) -> None:
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -81,24 +86,34 @@ class RequestIds:
         rid = None
         for name, value in scope.get("headers") or ():
             if name == b"x-request-id":
-                text = value.decode("latin-1")
                 try:
-                    rid = logctx.check_request_id(text)
+                    rid = logctx.check_request_id(value.decode("latin-1"))
                 except InvalidRequest:
                     rid = None  # a bad id is replaced, not refused: the response names the new one
                 break
         rid = rid or logctx.new_request_id()
         scope.setdefault("state", {})["request_id"] = rid
         header = (b"x-request-id", rid.encode())
+        started = time.perf_counter()
+        status = 500
 
-        async def with_id(message: Any) -> None:
+        async def sending(message: Any) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 message = dict(message)
                 message["headers"] = [*message.get("headers", ()), header]
             await send(message)
 
-        with logctx.request_scope(rid):
-            await self.app(scope, receive, with_id)
+        try:
+            with logctx.request_scope(rid):
+                await self.app(scope, receive, sending)
+        finally:
+            route = _route_label(scope.get("path", ""))
+            self.metrics.requests.labels(route, str(status)).inc()
+            self.metrics.seconds.labels(route).observe(time.perf_counter() - started)
+            if status in (401, 403):
+                self.metrics.refused.labels("auth").inc()
 
 
 class BodyCap:
@@ -185,6 +200,40 @@ class RunBody(BaseModel):
     resources: list[str] = Field(default_factory=list)
 
 
+class CallRecorder:
+    """Writes finished chat completions (a session row and its span each) in the background,
+    as many per transaction as have come since the last one: a write never delays a
+    response, nor the next request on the event loop."""
+
+    def __init__(self, store: SessionStore) -> None:
+        self.store = store
+        self.pending: list[tuple[RunState, list[Span]]] = []
+        self._wake = anyio.Event()
+
+    def add(self, state: RunState, span: Span) -> None:
+        self.pending.append((state, [span]))
+        self._wake.set()
+
+    async def run(self, *, task_status: TaskStatus[None]) -> None:
+        task_status.started()
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake = anyio.Event()
+                await self.flush()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.flush()  # the gateway is stopping: what came last is kept too
+
+    async def flush(self) -> None:
+        batch, self.pending = self.pending, []
+        if batch:
+            try:
+                await anyio.to_thread.run_sync(self.store.record_finished, batch)
+            except Exception:  # a failed write loses usage rows, never the gateway
+                log.exception("could not record %d chat completions", len(batch))
+
+
 class Gateway:
     """What the routes share: the host (its store, router and tools), the keys, the limiter,
     the queue, the live runs and the metrics."""
@@ -199,6 +248,7 @@ class Gateway:
         self.queue = RequestQueue(self.config.queue)
         self.runs = RunManager(host, self.events, self.queue)
         self.metrics = Metrics()
+        self.recorder = CallRecorder(host.store)
 
     # ---- who is asking ----------------------------------------------------------------
 
@@ -245,35 +295,7 @@ class Gateway:
         app = Limits(app, self)
         app = BearerAuth(app, self.keys)
         app = BodyCap(app, self.config.max_body_bytes)
-        app = self._timed(app)
-        return RequestIds(app)
-
-    def _timed(self, app: ASGI) -> ASGI:
-        metrics = self.metrics
-
-        async def timed(scope: Scope, receive: Any, send: Any) -> None:
-            if scope["type"] != "http":
-                await app(scope, receive, send)
-                return
-            started = time.perf_counter()
-            status = 500
-
-            async def seen(message: Any) -> None:
-                nonlocal status
-                if message["type"] == "http.response.start":
-                    status = message["status"]
-                await send(message)
-
-            try:
-                await app(scope, receive, seen)
-            finally:
-                route = _route_label(scope.get("path", ""))
-                metrics.requests.labels(route, str(status)).inc()
-                metrics.seconds.labels(route).observe(time.perf_counter() - started)
-                if status in (401, 403):
-                    metrics.refused.labels("auth").inc()
-
-        return timed
+        return Front(app, self.metrics)
 
     async def _crash(self, request: Request, exc: Exception) -> Response:
         if isinstance(exc, BadChatRequest):  # the body cap, raised while reading
@@ -430,8 +452,7 @@ class Gateway:
             input_tokens=u.input_tokens if u else 0, output_tokens=u.output_tokens if u else 0,
             ttft_s=u.ttft_s if u else None, finish=reply.finish,
         )  # fmt: skip
-        self.host.store.add_span(span, state.session_id)
-        self.host.store.save(state)  # on the loop, as the host's checkpoints are
+        self.recorder.add(state, span)
 
     # ---- runs ---------------------------------------------------------------------------
 
@@ -595,6 +616,7 @@ async def serve_gateway(
         try:
             async with anyio.create_task_group() as tg:
                 await tg.start(gateway.runs.serve)
+                await tg.start(gateway.recorder.run)
                 await serve_http(gateway.app(), bind, where, on_stop=gateway.runs.cancel_all)
                 tg.cancel_scope.cancel()
         finally:

@@ -238,6 +238,7 @@ class Completion:
     usage: Usage | None = None
     finish: FinishReason = "stop"
     backend: str = ""  # the router's choice
+    _head: bytes | None = field(default=None, repr=False)
 
     def feed(self, event: StreamEvent) -> dict[str, Any] | None:
         """Take one event; return the chunk's ``delta`` it makes (None: nothing to send)."""
@@ -267,18 +268,17 @@ class Completion:
         finish: FinishReason | None = None,
         usage: dict[str, Any] | None = None,
     ) -> bytes:
-        body: dict[str, Any] = {
-            "id": self.id,
-            "object": "chat.completion.chunk",
-            "created": self.created,
-            "model": self.model,
-            "choices": [
-                {"index": 0, "delta": delta, "finish_reason": _finish(finish)}
-            ] if usage is None else [],
-        }  # fmt: skip
+        """One ``chat.completion.chunk`` SSE line; the part every chunk of the completion
+        shares is encoded once (this runs per token)."""
+        if self._head is None:
+            self._head = (
+                f'data: {{"id":{_json(self.id)},"object":"chat.completion.chunk",'
+                f'"created":{self.created},"model":{_json(self.model)},"choices":'
+            ).encode()
         if usage is not None:
-            body["usage"] = usage
-        return b"data: " + json.dumps(body, separators=(",", ":")).encode() + b"\n\n"
+            return self._head + f'[],"usage":{_json(usage)}}}\n\n'.encode()
+        tail = f'[{{"index":0,"delta":{_json(delta)},"finish_reason":{_json(_finish(finish))}}}]}}'
+        return self._head + tail.encode() + b"\n\n"
 
     def usage_dict(self) -> dict[str, Any]:
         u = self.usage or Usage()
@@ -303,6 +303,10 @@ class Completion:
 
 
 DONE = b"data: [DONE]\n\n"
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
 
 
 def _finish(reason: FinishReason | None) -> str | None:

@@ -279,20 +279,40 @@ class SessionStore:
 
     def add_span(self, span: Span, session_id: str | None) -> None:
         """Buffer a span; it is written with the next checkpoint (or ``flush_spans``)."""
-        self._pending_spans.append(
+        self._pending_spans.append(_span_values(span, session_id))
+
+    def record_finished(self, calls: Sequence[tuple[RunState, Sequence[Span]]]) -> None:
+        """Write finished one-call sessions (the gateway's chat completions) with their spans,
+        many in one transaction, and drop their reservations. Unlike ``save`` it touches none
+        of the store's caches, so it may run in a worker thread while runs checkpoint on the
+        event loop."""
+        if not calls:
+            return
+        now = _now()
+        sessions = [
             {
-                "span_id": span.span_id,
-                "trace_id": span.trace_id,
-                "parent_id": span.parent_id,
-                "session_id": session_id,
-                "kind": span.kind,
-                "name": span.name,
-                "start": span.start,
-                "end": span.end,
-                "status": span.status,
-                "attributes": json.loads(json.dumps(span.attributes, default=str)),
+                "id": state.session_id,
+                "trace_id": state.trace_id,
+                "task": state.task,
+                "agent": state.agent,
+                "role": state.role,
+                "user": state.principal.user or None,
+                "tenant": state.principal.tenant,
+                "created_at": now,
+                **_session_values(state),
             }
-        )
+            for state, _ in calls
+        ]
+        spans = [_span_values(span, state.session_id) for state, held in calls for span in held]
+        with self.engine.begin() as conn:
+            conn.execute(insert(SESSIONS), sessions)
+            if spans:
+                conn.execute(INSERT_SPANS, spans)
+            conn.execute(
+                RESERVATIONS.delete().where(
+                    RESERVATIONS.c.session_id.in_([state.session_id for state, _ in calls])
+                )
+            )
 
     def flush_spans(self) -> None:
         if not self._pending_spans:
@@ -502,6 +522,21 @@ def _whose(tenant: str | None, user: str | None) -> list[ColumnElement[bool]]:
 def _visible(principal: Principal | None) -> list[ColumnElement[bool]]:
     """Conditions on the sessions ``principal`` may see (none without a principal)."""
     return [] if principal is None else _whose(*principal.visible_scope())
+
+
+def _span_values(span: Span, session_id: str | None) -> dict[str, Any]:
+    return {
+        "span_id": span.span_id,
+        "trace_id": span.trace_id,
+        "parent_id": span.parent_id,
+        "session_id": session_id,
+        "kind": span.kind,
+        "name": span.name,
+        "start": span.start,
+        "end": span.end,
+        "status": span.status,
+        "attributes": json.loads(json.dumps(span.attributes, default=str)),
+    }
 
 
 def _session_values(state: RunState) -> dict[str, Any]:

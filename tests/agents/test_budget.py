@@ -21,6 +21,7 @@ from agents.budget import (
 )
 from agents.request import RunRequest
 from core.errors import BudgetExhausted, InvalidRequest, exit_code_of
+from inference.accounting import Price
 
 
 def tree(
@@ -122,3 +123,44 @@ def test_run_request_is_checked_where_it_is_made() -> None:
     with pytest.raises(InvalidRequest, match="unknown agent 'swarm'"):
         RunRequest("go", agent="swarm")
     assert RunRequest("  go  ", tools=["a*"]).tools == ("a*",)  # type: ignore[arg-type]
+
+
+@given(
+    out_limit=st.none() | st.integers(0, 60),
+    cost_limit=st.none() | st.floats(0, 0.01),
+    out_price=st.sampled_from([0.0, 1.0, 37.5, 100.0]),
+    in_price=st.sampled_from([0.0, 2.0]),
+    spent_out=st.integers(0, 30),
+    prompt=st.integers(0, 500),
+    chunk=st.integers(1, 3),
+)
+def test_the_per_token_fast_path_stops_where_a_full_check_would(
+    out_limit: int | None,
+    cost_limit: float | None,
+    out_price: float,
+    in_price: float,
+    spent_out: int,
+    prompt: int,
+    chunk: int,
+) -> None:
+    """on_tokens counts down a headroom instead of checking every token: it must raise at the
+    same token as checking every limit on every token does."""
+    price = Price(input_per_mtok=in_price, output_per_mtok=out_price)
+    budget = Budget(max_output_tokens=out_limit, max_cost_usd=cost_limit)
+
+    def tokens_until_stop(fast: bool) -> int | None:
+        meter = BudgetMeter(budget, Spent(output_tokens=spent_out))
+        try:
+            meter.begin_call(prompt, price, max_tokens=200)
+        except BudgetExceeded:
+            return -1
+        if not fast:
+            meter._headroom = 0  # every token fully checked, as before the fast path
+        for n in range(0, 120, chunk):
+            try:
+                meter.on_tokens(chunk)
+            except BudgetExceeded:
+                return n + chunk
+        return None
+
+    assert tokens_until_stop(fast=True) == tokens_until_stop(fast=False)
