@@ -59,6 +59,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("agenthost.gateway")
 
 METRICS_ROLES = frozenset({"metrics", "admin"})
+BATCH_S = 0.2  # how long finished completions gather before they are written together
 
 
 def _error(status: int, message: str, kind: str, *, headers: dict[str, str] | None = None,
@@ -219,6 +220,9 @@ class CallRecorder:
         try:
             while True:
                 await self._wake.wait()
+                # gather for a moment: one transaction for all that come in it, so a busy
+                # gateway writes a few times a second, not once per completion
+                await anyio.sleep(BATCH_S)
                 self._wake = anyio.Event()
                 await self.flush()
         finally:
