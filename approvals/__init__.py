@@ -8,18 +8,34 @@ from typing import TYPE_CHECKING
 from core.lazy import exports
 
 if TYPE_CHECKING:
+    from approvals.anchor import AuditAnchor, AuditKeyError
     from approvals.gate import ApprovalGate, Asker, PolicyGate
     from approvals.policy import ApprovalsConfig, Policy, PolicyError, PolicyRule
-    from approvals.store import ApprovalRow, ApprovalStore, AuditRow
-    from approvals.types import RISK_ORDER, ApprovalRequest, Decision, NotPending, Risk
+    from approvals.store import ApprovalRow, ApprovalStore, AuditRow, Purged
+    from approvals.types import (
+        RISK_ORDER,
+        ApprovalRequest,
+        AuditTampered,
+        Decision,
+        NotPending,
+        Risk,
+    )
 else:
     __getattr__, __dir__ = exports(
         __name__,
         {
             "approvals.gate": ["ApprovalGate", "Asker", "PolicyGate"],
             "approvals.policy": ["ApprovalsConfig", "Policy", "PolicyError", "PolicyRule"],
-            "approvals.store": ["ApprovalRow", "ApprovalStore", "AuditRow"],
-            "approvals.types": ["RISK_ORDER", "ApprovalRequest", "Decision", "NotPending", "Risk"],
+            "approvals.anchor": ["AuditAnchor", "AuditKeyError"],
+            "approvals.store": ["ApprovalRow", "ApprovalStore", "AuditRow", "Purged"],
+            "approvals.types": [
+                "RISK_ORDER",
+                "ApprovalRequest",
+                "AuditTampered",
+                "Decision",
+                "NotPending",
+                "Risk",
+            ],
         },
     )
 
@@ -31,12 +47,16 @@ __all__ = [
     "ApprovalStore",
     "ApprovalsConfig",
     "Asker",
+    "AuditAnchor",
+    "AuditKeyError",
     "AuditRow",
+    "AuditTampered",
     "Decision",
     "NotPending",
     "Policy",
     "PolicyError",
     "PolicyGate",
     "PolicyRule",
+    "Purged",
     "Risk",
 ]

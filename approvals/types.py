@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from core.errors import InvalidRequest
+from core.errors import AgentHostError, InvalidRequest
 
 Risk = Literal["low", "medium", "high", "critical"]
 RISK_ORDER: dict[str, int] = {"low": 0, "medium": 1, "high": 2, "critical": 3}
@@ -46,3 +46,8 @@ class Decision:
 
 class NotPending(InvalidRequest):
     """The request was already decided (or expired, or never existed)."""
+
+
+class AuditTampered(AgentHostError):
+    """The audit log fails verification, so what would erase the evidence (a purge) is
+    refused."""

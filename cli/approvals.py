@@ -29,8 +29,10 @@ def _store() -> ApprovalStore:
     # SQLModel loads for these commands only, not for every `agenthost` (serve --mcp included)
     from approvals.store import ApprovalStore
     from memory.sessions import make_engine
+    from settings import audit_anchor
 
-    return ApprovalStore(make_engine(settings().db_url))
+    loaded = settings()
+    return ApprovalStore(make_engine(loaded.db_url), audit_anchor(loaded))
 
 
 @app.command("list")
@@ -104,7 +106,9 @@ def approvals_deny(
 def approvals_audit(
     as_json: Annotated[bool, typer.Option("--json", help="Print the entries as JSON.")] = False,
 ) -> None:
-    """Verify the append-only audit log's hash chain (exit 1 when it was tampered with)."""
+    """Verify the audit log (exit 1 when it was tampered with): its hash chain, its signed
+    head and start (a cut-off tail, a forged head), and that every approval row says what
+    the log recorded (a decision edited in place)."""
     store = _store()
     if as_json:
         print(json.dumps([a.model_dump(mode="json") for a in store.audit()], indent=2))

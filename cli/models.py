@@ -14,7 +14,7 @@ from rich.table import Table
 from cli.boundary import App, BadArgument, err, options, run_async, settings
 from core.errors import Unavailable
 from inference import ChatRequest, ChatResult, Message, Routed, TextDelta, build_router
-from settings import Settings, find_config_file
+from settings import Settings, find_config_file, masked
 
 app = App()
 
@@ -139,8 +139,13 @@ def models(
 
 @app.command("config")
 def show_config() -> None:
-    """Print the effective configuration (secrets masked) and where it came from."""
+    """Print the effective configuration as JSON, secrets masked, and where it came from.
+
+    Masked as "***": every header and every server env value, any field named like a secret
+    (api_key, token, password, ...), passwords and tokens in URLs (database_url, the gateway's
+    storage, a server's url) and secret flags in args. Every field is still shown.
+    """
     loaded: Settings = settings()
     source = find_config_file(options.config)
     err.print(f"[dim]config file: {source or 'none (defaults)'}; home: {loaded.home}[/]")
-    print(loaded.model_dump_json(indent=2))
+    print(json.dumps(masked(loaded), indent=2))

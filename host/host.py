@@ -51,7 +51,7 @@ from inference.registry import build_router
 from inference.router import Router
 from memory.notes import NotesStore, Scope
 from memory.sessions import SessionStore, StoreRecorder, StoreReserver
-from settings import Settings, load_settings
+from settings import Settings, audit_anchor, load_settings
 
 log = logging.getLogger("agenthost.host")
 
@@ -108,7 +108,7 @@ class Host:
         stack = AsyncExitStack()
         tg: anyio.abc.TaskGroup | None = None
         try:
-            approvals = ApprovalStore(store.engine)
+            approvals = ApprovalStore(store.engine, audit_anchor(s))
             gate = self._gate_override or PolicyGate(
                 policy, approvals, timeout_s=s.approvals.timeout_s
             )

@@ -11,7 +11,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -25,8 +25,10 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     literal,
     or_,
+    text,
     update,
 )
 from sqlalchemy import select as sa_select
@@ -455,6 +457,66 @@ class SessionStore:
                 query = query.where(col(SessionRow.id) != exclude)
             s, i, o, c, sec = db.execute(query).one()
             return Spent(int(s), int(i), int(o), float(c), float(sec))
+
+    # ---- retention --------------------------------------------------------------------
+
+    def purge(self, before: datetime, *, dry_run: bool = False) -> PurgeCounts:
+        """Delete the finished sessions last updated before ``before`` (aware, UTC) with all
+        that is recorded under them: messages, steps, spans, reservations, and the rows of
+        other packages' tables keyed by session (``SESSION_TABLES_ELSEWHERE``). A running
+        session is kept however old it is: it may still be resumed. Counts what went, or in
+        a dry run what would go, by table."""
+        self.flush_spans()
+        own = (MESSAGES, STEPS, SPANS, RESERVATIONS)  # before sessions: their foreign keys
+        counts = dict.fromkeys(["sessions", *(t.name for t in own)], 0)
+        with self.engine.begin() as conn:
+            finished = (SESSIONS.c.status != "running") & (SESSIONS.c.updated_at < before)
+            ids = list(conn.execute(sa_select(SESSIONS.c.id).where(finished)).scalars())
+            present = set(inspect(conn).get_table_names())
+            elsewhere = [name for name in SESSION_TABLES_ELSEWHERE if name in present]
+            counts |= dict.fromkeys(elsewhere, 0)
+            for start in range(0, len(ids), PURGE_CHUNK):
+                chunk = ids[start : start + PURGE_CHUNK]
+                for table in (*own, SESSIONS):
+                    key = table.c.id if table is SESSIONS else table.c.session_id
+                    if dry_run:
+                        query = sa_select(func.count()).select_from(table).where(key.in_(chunk))
+                        counts[table.name] += conn.execute(query).scalar_one()
+                    else:
+                        counts[table.name] += conn.execute(
+                            table.delete().where(key.in_(chunk))
+                        ).rowcount
+                for name in elsewhere:  # names we made, not input: no injection here
+                    verb = "SELECT count(*) FROM" if dry_run else "DELETE FROM"
+                    statement = text(f"{verb} {name} WHERE session_id IN :ids").bindparams(
+                        bindparam("ids", expanding=True)
+                    )
+                    result = conn.execute(statement, {"ids": chunk})
+                    counts[name] += result.scalar_one() if dry_run else result.rowcount
+        if not dry_run:
+            for sid in ids:
+                self._known.discard(sid)
+                self._saved_messages.pop(sid, None)
+                self._saved_steps.pop(sid, None)
+        return PurgeCounts(counts)
+
+
+@dataclass(frozen=True)
+class PurgeCounts:
+    """Rows a purge removed (or, in a dry run, would remove), by table name."""
+
+    rows: dict[str, int]
+
+    @property
+    def sessions(self) -> int:
+        return self.rows.get("sessions", 0)
+
+
+# other packages' tables whose rows belong to a session (the gateway's run events and
+# idempotency keys, gateway/events.py): purged with it by name, when they exist, so that
+# memory/ never imports gateway/
+SESSION_TABLES_ELSEWHERE = ("run_events", "run_keys")
+PURGE_CHUNK = 500  # ids per IN list: well under every SQLite's bound-parameter limit
 
 
 RESERVATIONS = ReservationRow.__table__  # type: ignore[attr-defined]

@@ -36,6 +36,7 @@ from sandbox.config import SandboxConfig
 from settings.gateway import GatewayConfig
 from settings.host import BudgetsConfig, RoleConfig, ServerConfig, ToolPolicy, ToolsConfig
 from settings.mcp_json import servers_from_json
+from settings.retention import RetentionConfig
 
 ENV_PREFIX = "AGENTHOST_"
 _CONFIG_FILE: ContextVar[Path | None] = ContextVar("agenthost_config_file", default=None)
@@ -99,6 +100,7 @@ class Settings(BaseSettings):
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
     rag: RagConfig = Field(default_factory=RagConfig)
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
 
     _config_file: Path | None = PrivateAttr(default=None)
 

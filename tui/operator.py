@@ -26,6 +26,7 @@ from memory.notes import NotesStore
 from memory.sessions import SessionRow, SessionStore, StepRow
 from rag.service import RagService
 from settings import Settings
+from settings.audit import audit_anchor
 from tui.live import RunView
 
 
@@ -56,7 +57,7 @@ class Operator:
         try:
             if self.attach:
                 self.store = SessionStore(self.settings.db_url)
-                self.approvals = ApprovalStore(self.store.engine)
+                self.approvals = ApprovalStore(self.store.engine, audit_anchor(self.settings))
                 self.notes = NotesStore(self.store.engine)
                 self.ready.set()
                 await stop.wait()

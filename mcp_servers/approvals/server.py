@@ -10,7 +10,9 @@ The database is the host's: ``--db URL``, else the configuration's (``database_u
 is named by ``--decider`` (default: mcp), not by a tool argument: the audit log records who
 holds this server, not what a caller claims. Over HTTP, where every request carries a key
 (``agenthost keys create``), deciding needs the ``approver`` role and the decider is the key's
-principal. The database opens with the first call.
+principal. The database opens with the first call. Entries this server appends are signed
+with the home's audit key, as the host's are (``$AGENTHOST_AUDIT_KEY``, else
+``$AGENTHOST_HOME/audit.key``), and ``verify_audit`` checks the signed head.
 """
 
 from __future__ import annotations
@@ -29,9 +31,10 @@ from mcp_servers.serving import (
     start,
     tool_errors,
 )
-from settings import Settings
+from settings import Settings, audit_anchor
 
 if TYPE_CHECKING:
+    from approvals.anchor import AuditAnchor
     from approvals.store import ApprovalRow, ApprovalStore
 
 
@@ -55,12 +58,13 @@ def _view(row: ApprovalRow) -> dict[str, Any]:
     }
 
 
-def open_store(url: str) -> ApprovalStore:
-    """The approvals tables of the database at ``url`` (SQLModel loads here, not at start)."""
+def open_store(url: str, anchor: AuditAnchor | None = None) -> ApprovalStore:
+    """The approvals tables of the database at ``url``, their audit log signed with
+    ``anchor`` (SQLModel loads here, not at start)."""
     from approvals.store import ApprovalStore
     from memory.sessions import make_engine
 
-    return ApprovalStore(make_engine(url))
+    return ApprovalStore(make_engine(url), anchor)
 
 
 def build_server(store: Lazy[ApprovalStore], decider: str = "mcp") -> MCPServer:
@@ -111,7 +115,8 @@ def build_server(store: Lazy[ApprovalStore], decider: str = "mcp") -> MCPServer:
 
     @server.tool()
     def verify_audit() -> dict[str, Any]:
-        """Check the audit log's hash chain."""
+        """Check the audit log: its hash chain, its signed ends (a cut-off tail, a forged
+        head) and that every approval row says what the log recorded."""
         ok, detail = store.get().verify()
         return {"ok": ok, "detail": detail}
 
@@ -135,6 +140,7 @@ def main(argv: list[str] | None = None) -> None:
 
     def build(settings: Settings) -> MCPServer:
         url = database_url(settings, args.db)
-        return build_server(Lazy(lambda: open_store(url)), args.decider)
+        anchor = audit_anchor(settings)  # a malformed AGENTHOST_AUDIT_KEY fails the start
+        return build_server(Lazy(lambda: open_store(url, anchor)), args.decider)
 
     start("approvals", args, build)
