@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,8 @@ def test_the_docs_openai_example_streams_from_the_embedded_model(tmp_path: Path)
         )  # fmt: skip
         assert done.returncode == 0, done.stderr[-2000:]
         assert done.stdout.strip()  # the model said something, streamed
-        rows = gateway.store().recent(limit=5)
+        deadline = time.monotonic() + 30  # the gateway writes completions in batches
+        while not (rows := gateway.store().recent(limit=5)) and time.monotonic() < deadline:
+            time.sleep(0.1)
         assert rows[0].agent == "chat"
         assert 0 < rows[0].output_tokens <= 16  # max_tokens held, tokens counted
