@@ -39,8 +39,17 @@ from auth.http import BearerAuth, Scope
 from auth.keys import KeyStore
 from core import logctx
 from core.errors import AgentHostError, InvalidRequest
-from core.principal import Principal, TraceContext
-from gateway.chat import DONE, BadChatRequest, Completion, error_body, parse_body, to_request
+from core.principal import Principal
+from gateway.chat import (
+    DONE,
+    BadChatRequest,
+    Completion,
+    error_body,
+    first_error,
+    parse_body,
+    to_request,
+    trace_of,
+)
 from gateway.events import EventStore
 from gateway.limits import Caller, RateLimiter
 from gateway.metrics import CONTENT_TYPE, Metrics
@@ -339,11 +348,11 @@ class Gateway:
         except BadChatRequest as exc:
             return _error(400, str(exc), "invalid_request_error", param=exc.param)
         state = RunState.new("(chat completion)", agent="chat", principal=principal)
-        if "traceparent" in request.headers:
-            try:
-                trace = TraceContext.parse(request.headers["traceparent"])
-            except InvalidRequest as exc:
-                return _error(400, str(exc), "invalid_request_error", param="traceparent")
+        try:
+            trace = trace_of(request.headers.get("traceparent"))
+        except BadChatRequest as exc:
+            return _error(400, str(exc), "invalid_request_error", param=exc.param)
+        if trace is not None:
             state.trace_id, state.trace_parent = trace.trace_id, trace.parent_span_id
         span = Span(state.trace_id, "gateway", "chat.completions", parent_id=state.trace_parent)
         meter = self.host.meter_for(state)
@@ -465,9 +474,8 @@ class Gateway:
         try:
             body = RunBody.model_validate_json(await request.body())
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            return _error(400, f"{where}: {first['msg']}", "invalid_request_error", param=where)
+            message, where = first_error(exc)
+            return _error(400, message, "invalid_request_error", param=where)
         key = request.headers.get("idempotency-key")
         if key is not None:
             if not 1 <= len(key) <= 200:
@@ -484,12 +492,10 @@ class Gateway:
             self.metrics.refused.labels("queue_full").inc()
             return _error(503, "the request queue is full", "server_error", code="queue_full",
                           headers={"Retry-After": "5"})  # fmt: skip
-        trace = None
-        if "traceparent" in request.headers:
-            try:
-                trace = TraceContext.parse(request.headers["traceparent"])
-            except InvalidRequest as exc:
-                return _error(400, str(exc), "invalid_request_error", param="traceparent")
+        try:
+            trace = trace_of(request.headers.get("traceparent"))
+        except BadChatRequest as exc:
+            return _error(400, str(exc), "invalid_request_error", param=exc.param)
         try:
             run = RunRequest(
                 body.task,

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from core.errors import InvalidRequest
+from core.principal import TraceContext
 from inference.types import (
     ChatRequest,
     FinishReason,
@@ -128,9 +129,25 @@ def parse_body(raw: bytes) -> ChatBody:
     try:
         return ChatBody.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise BadChatRequest(f"{where}: {first['msg']}", where or None) from None
+        message, where = first_error(exc)
+        raise BadChatRequest(message, where or None) from None
+
+
+def first_error(exc: ValidationError) -> tuple[str, str]:
+    """A body's first validation error as one line, and the field it is about."""
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    return f"{where}: {first['msg']}", where
+
+
+def trace_of(traceparent: str | None) -> TraceContext | None:
+    """The caller's trace from a ``traceparent`` header, if one came (400 if malformed)."""
+    if traceparent is None:
+        return None
+    try:
+        return TraceContext.parse(traceparent)
+    except InvalidRequest as exc:
+        raise BadChatRequest(str(exc), "traceparent") from None
 
 
 def to_request(body: ChatBody, tiers: tuple[str, ...]) -> ChatRequest:
