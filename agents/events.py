@@ -75,6 +75,29 @@ class Compacted:
 
 
 @dataclass(frozen=True)
+class GuardrailHit:
+    """A guardrail policy acted on a text: the task, a tool result (``subject``: the tool),
+    or the answer. Names the categories, never the text."""
+
+    source: str  # user | tool | retrieval | memory | output
+    action: str  # warn | redact | quarantine | block
+    categories: tuple[str, ...]
+    score: float
+    subject: str = ""
+
+    def text(self) -> str:
+        what = {"quarantine": "withheld", "block": "blocked", "redact": "redacted"}.get(
+            self.action, "flagged"
+        )
+        whose = (
+            f"{self.subject} result"
+            if self.source not in ("user", "output")
+            else ("the task" if self.source == "user" else "the answer")
+        )
+        return f"guardrails {what} {whose}: {', '.join(self.categories)} ({self.score:.2f})"
+
+
+@dataclass(frozen=True)
 class RunFinished:
     outcome: Outcome
     answer: str
@@ -91,6 +114,7 @@ RunEvent = (
     | StepFinished
     | PlanUpdated
     | Compacted
+    | GuardrailHit
     | RunFinished
 )
 

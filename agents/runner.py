@@ -52,6 +52,11 @@ async def run_agent(ctx: AgentContext, state: RunState, *, resumed: bool = False
                 )
             )
         outcome = Outcome(OutcomeKind.COMPLETED)
+        if ctx.screen is not None and answer:
+            screened = await ctx.screen.answer(answer)
+            answer = screened.text
+            if screened.blocked is not None:
+                outcome = Outcome(OutcomeKind.BLOCKED, screened.blocked)
     except BudgetExceeded as exc:
         outcome = Outcome(OutcomeKind.BUDGET_EXHAUSTED, str(exc), exc.exhaustion)
     except ApprovalDenied as exc:

@@ -23,6 +23,7 @@ class OutcomeKind(StrEnum):
     DENIED = "denied"  # an approval was denied and the policy stops the run
     ERROR = "error"
     CANCELLED = "cancelled"
+    BLOCKED = "blocked"  # guardrails blocked the task or the answer
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from agents.config import AgentConfig
 from agents.errors import ContextOverflow
 from agents.events import Emit, TokenDelta
 from agents.recorder import Recorder, Span
+from agents.screen import Screen
 from agents.state import RunState, Step
 from agents.tools import Toolset
 from inference.accounting import FREE, Price
@@ -40,6 +41,7 @@ class AgentContext:
     price_of: Callable[[str], Price] = lambda backend: FREE
     # the dearest price a request for a tier (None: any) may be billed at (Router.worst_price)
     worst_price: Callable[[str | None], Price] = lambda tier: FREE
+    screen: Screen | None = None  # the guardrails the answer passes before it is kept
 
 
 def estimate_tokens(messages: list[Message] | tuple[Message, ...]) -> int:

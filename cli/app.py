@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cli import approvals, keys, models, purge, rag, runs, serve, servers
+from cli import approvals, guard, keys, models, purge, rag, runs, serve, servers
 from cli.boundary import App, options
 from core.errors import exit_codes_text
 
@@ -50,6 +50,7 @@ app.add_typer(rag.app)  # ingest, search, ask
 app.add_typer(approvals.app, name="approvals")
 app.add_typer(servers.app, name="servers")
 app.add_typer(keys.app, name="keys")
+app.add_typer(guard.app, name="guard")  # guard check
 app.add_typer(purge.app)  # purge
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import signal
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -69,6 +70,10 @@ def settings(*, log_file: str | None = None) -> Settings:
         logging.basicConfig(level=level, filename=loaded.logs_dir / log_file, format=FILE_FORMAT)
     # on the handlers, so records of every logger (third parties' too) get the attribute
     logctx.install()
+    if loaded.guardrails.enabled:  # and lose their secrets and personal data first
+        from guardrails import Guard, scrub
+
+        scrub.install(Guard(loaded.guardrails, environ=os.environ))
     return loaded
 
 

@@ -10,6 +10,7 @@ from rich.markup import escape
 
 from agents.events import (
     Compacted,
+    GuardrailHit,
     PlanUpdated,
     RunEvent,
     RunFinished,
@@ -22,7 +23,7 @@ from agents.events import (
     ToolStarted,
 )
 from agents.state import Outcome, OutcomeKind
-from core.errors import INTERRUPTED, AgentHostError, BudgetExhausted, Denied
+from core.errors import INTERRUPTED, AgentHostError, Blocked, BudgetExhausted, Denied
 
 # the categories of core.errors, per outcome; an ERROR's own code (Outcome.code) comes first
 EXIT_CODES: dict[OutcomeKind, int] = {
@@ -31,6 +32,7 @@ EXIT_CODES: dict[OutcomeKind, int] = {
     OutcomeKind.BUDGET_EXHAUSTED: BudgetExhausted.exit_code,
     OutcomeKind.DENIED: Denied.exit_code,
     OutcomeKind.CANCELLED: INTERRUPTED,
+    OutcomeKind.BLOCKED: Blocked.exit_code,
 }
 
 
@@ -111,6 +113,10 @@ class ProgressPrinter:
                 for i, step in enumerate(event.plan.steps, 1):
                     done = "✓" if (i - 1) in event.plan.results else " "
                     c.print(f"  {done} {i}. {step.goal}", highlight=False)
+            case GuardrailHit():
+                self._end_text()
+                colour = "red" if event.action in ("block", "quarantine") else "yellow"
+                c.print(f"  [{colour}]🛡 {escape(event.text())}[/]", highlight=False)
             case Compacted():
                 c.print(
                     f"  [dim]context compacted: {event.dropped_messages} messages summarised[/]"

@@ -5,6 +5,7 @@
 from core.errors import (
     EXIT_CODES,
     AgentHostError,
+    Blocked,
     BudgetExhausted,
     ConfigError,
     Denied,
@@ -17,6 +18,7 @@ from core.principal import Principal, TraceContext
 __all__ = [
     "EXIT_CODES",
     "AgentHostError",
+    "Blocked",
     "BudgetExhausted",
     "ConfigError",
     "Denied",

@@ -78,6 +78,12 @@ class Denied(AgentHostError):
     exit_code = 5
 
 
+class Blocked(AgentHostError):
+    """Guardrails blocked the input or the answer (an injection, a policy hit)."""
+
+    exit_code = 6
+
+
 INTERRUPTED = 130
 
 
@@ -94,6 +100,7 @@ EXIT_CODES: tuple[ExitCode, ...] = (
     ExitCode(Unavailable.exit_code, "no backend or server could serve it (retry later)"),
     ExitCode(BudgetExhausted.exit_code, "a budget ran out"),
     ExitCode(Denied.exit_code, "an approval was denied"),
+    ExitCode(Blocked.exit_code, "guardrails blocked the task or the answer"),
     ExitCode(INTERRUPTED, "interrupted (Ctrl-C)"),
 )
 

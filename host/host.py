@@ -13,6 +13,7 @@ whose process was killed. Everything a run needs exists once the host's context 
 from __future__ import annotations
 
 import logging
+import os
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from functools import partial
@@ -24,15 +25,17 @@ import anyio
 
 from agents.budget import Allowance, Budget, BudgetMeter, period_start
 from agents.config import AgentConfig
-from agents.events import Compacted, Emit, RunEvent, ignore
+from agents.events import Compacted, Emit, RunEvent, RunFinished, RunStarted, ignore
 from agents.request import RunRequest
 from agents.runner import run_agent
-from agents.state import OutcomeKind, RunResult, RunState
+from agents.state import Outcome, OutcomeKind, RunResult, RunState
 from agents.turn import AgentContext
 from approvals import ApprovalGate, ApprovalStore, Asker, PolicyGate
 from core.logctx import request_scope
 from core.principal import Principal
+from guardrails import Guard, Source, Verdict
 from host.errors import RunRejected
+from host.guarding import RunGuard
 from host.mcp_servers import ManagedServer
 from host.resources import (
     PromptInfo,
@@ -74,6 +77,7 @@ class _Open:
     router: Router | None
     servers: dict[str, ManagedServer]
     toolbox: Toolbox
+    guard: Guard
     stack: AsyncExitStack
 
 
@@ -128,6 +132,10 @@ class Host:
             for server in servers.values():
                 if not server.tools and server.last_error:
                     log.warning("MCP server %s failed to start: %s", server.name, server.last_error)
+            # the guardrails know this process's own keys (secret-named variables) by value
+            guard = Guard(s.guardrails, environ=os.environ)
+            if s.guardrails.enabled:  # models and pattern tables load off the first run's path
+                tg.start_soon(partial(anyio.to_thread.run_sync, abandon_on_cancel=True), guard.warm)
             ranker = self._ranker()
             toolbox = Toolbox(servers, s.roles, gate, s.approvals, ranker=ranker, config=s.tools)
             if ranker.needs_embeddings(len(toolbox.entries())):
@@ -152,6 +160,7 @@ class Host:
             router=router,
             servers=servers,
             toolbox=toolbox,
+            guard=guard,
             stack=stack,
         )
         return self
@@ -220,6 +229,11 @@ class Host:
     def toolbox(self) -> Toolbox:
         return self._live().toolbox
 
+    @property
+    def guard(self) -> Guard:
+        """The guardrails every run's task, tool results and answer pass (``[guardrails]``)."""
+        return self._live().guard
+
     def _price_of(self, backend: str) -> Price:
         router = self.router
         return FREE if router is None else router.price_of(backend)
@@ -278,7 +292,14 @@ class Host:
             if trace is not None:
                 state.trace_id = trace.trace_id
                 state.trace_parent = trace.parent_span_id
-            return await self._run(state, on_event or ignore, resumed=False, asker=asker)
+            emit = on_event or ignore
+            guard = self._run_guard(state, emit)
+            # the task is checked before anything keeps it: the session holds what passed
+            verdict = await guard.check(task, Source.USER, "task")
+            state.task = verdict.text
+            if verdict.blocked:
+                return await self._blocked(state, verdict, emit)
+            return await self._run(state, emit, resumed=False, asker=asker, guard=guard)
 
     async def resume(
         self,
@@ -298,12 +319,35 @@ class Host:
         state.answer = ""
         return await self._run(state, on_event or ignore, resumed=True)
 
+    def _run_guard(self, state: RunState, emit: Emit) -> RunGuard:
+        return RunGuard(
+            self.guard, state, emit=emit, record=StoreRecorder(self.store, state.session_id).span
+        )
+
+    async def _blocked(self, state: RunState, verdict: Verdict, emit: Emit) -> RunResult:
+        """A run whose task the guardrails blocked: saved (the task as a notice) with its
+        outcome, so the operator sees it; the model never saw it."""
+        outcome = Outcome(OutcomeKind.BLOCKED, f"the task was blocked: {verdict.text}")
+        state.outcome = outcome
+        await StoreRecorder(self.store, state.session_id).checkpoint(state, None)
+        await emit(RunStarted(state.session_id, state.trace_id, state.task, state.agent))
+        await emit(RunFinished(outcome, "", state.spent))
+        return RunResult(state.session_id, state.trace_id, "", outcome, 0, state.spent)
+
     async def _run(
-        self, state: RunState, emit: Emit, *, resumed: bool, asker: Asker | None = None
+        self,
+        state: RunState,
+        emit: Emit,
+        *,
+        resumed: bool,
+        asker: Asker | None = None,
+        guard: RunGuard | None = None,
     ) -> RunResult:
         # a resumed run's lines carry the request that started it
         with request_scope(state.request_id):
-            tools = self.toolbox.for_run(state, asker=asker)
+            if guard is None:
+                guard = self._run_guard(state, emit)
+            tools = self.toolbox.for_run(state, asker=asker, guard=guard)
             if not resumed and not state.require_tool and tools.tool_required():
                 state.require_tool = True  # the task names a tool: small models must not skip it
             ctx = AgentContext(
@@ -315,6 +359,7 @@ class Host:
                 config=self._agent_config(state),
                 price_of=self._price_of,
                 worst_price=self._worst_price,
+                screen=guard,
             )
             return await run_agent(ctx, state, resumed=resumed)
 

@@ -3,7 +3,12 @@
     McpTools        the servers' tools as ``<server>__<tool>``; failures become tool errors
     └ CachedTools   identical calls of cacheable (read-only) tools reuse a recent result
       └ GatedTools  risky calls wait for an approval; an approver's edit replaces the arguments
-        └ FilteredTools   only what the run's role (and its ``--tool`` globs) allows
+        └ ScreenedTools   each result is checked by the run's guardrails before the model
+          │               reads it (redacted, or withheld with a notice)
+          └ FilteredTools   only what the run's role (and its ``--tool`` globs) allows
+
+Placeholders the guardrails put in a prompt (``<EMAIL_1>``) are revealed only in McpTools,
+just before the server gets the call: approvals, the session and spans see the placeholder.
 
 Each layer is one small class with the same two methods (``entries``, ``call``), testable
 alone. ``Toolbox.for_run`` stacks them for one run and hands the loop a ``RunTools`` (an agents
@@ -33,8 +38,10 @@ from agents.tools import OnProgress, ToolResult
 from approvals import ApprovalGate, ApprovalRequest, ApprovalsConfig, Asker, Risk
 from core import logctx
 from core.principal import Principal
+from guardrails import Source
 from host.cache import ToolResultCache
 from host.errors import UnknownRole
+from host.guarding import RunGuard, withheld_notice
 from host.mcp_servers import ManagedServer, RemoteTool, ServerUnavailable, ToolTimeout
 from host.selection import ToolRanker
 from inference.types import Message, ToolCall, ToolSpec
@@ -71,6 +78,7 @@ class CallContext:
     principal: Principal | None = None
     on_progress: OnProgress | None = None
     request_id: str | None = None
+    guard: RunGuard | None = None  # the run's guardrails (results checked, placeholders kept)
 
     def meta(self) -> dict[str, Any] | None:
         meta: dict[str, Any] = {} if self.principal is None else dict(self.principal.to_meta())
@@ -122,6 +130,8 @@ class McpTools:
     async def call(
         self, entry: Entry, arguments: dict[str, Any], context: CallContext = NO_CONTEXT
     ) -> ToolResult:
+        if context.guard is not None:  # the model wrote placeholders; the server gets values
+            arguments = context.guard.vault.reveal(arguments)
         try:
             result = await entry.server.call(
                 entry.tool.name, arguments, on_progress=context.on_progress, meta=context.meta()
@@ -234,6 +244,33 @@ class GatedTools:
         return replace(result, arguments=decision.arguments)
 
 
+class ScreenedTools:
+    """Checks each result of the layers below with the call's ``CallContext.guard`` (a call
+    without one passes unchecked). A result from our rag server is retrieval text, from the
+    memory server a recalled note, else a tool's (``[servers.X] content``)."""
+
+    def __init__(self, inner: Tools) -> None:
+        self.inner = inner
+
+    def entries(self) -> Mapping[str, Entry]:
+        return self.inner.entries()
+
+    async def call(
+        self, entry: Entry, arguments: dict[str, Any], context: CallContext = NO_CONTEXT
+    ) -> ToolResult:
+        result = await self.inner.call(entry, arguments, context)
+        guard = context.guard
+        if guard is None or not result.content:
+            return result
+        source = Source(entry.server.config.content_source(entry.server.name))
+        verdict = await guard.check(result.content, source, entry.name)
+        if verdict.withheld:
+            return ToolResult.error("withheld", withheld_notice(verdict))
+        if verdict.text != result.content:
+            return replace(result, content=verdict.text)
+        return result
+
+
 class FilteredTools:
     """Only the entries ``allows(server, name)`` accepts (a role, a run's tool globs)."""
 
@@ -280,10 +317,12 @@ class RunTools:
         config: ToolsConfig | None = None,
         principal: Principal | None = None,
         request_id: str | None = None,
+        guard: RunGuard | None = None,
     ) -> None:
         self.tools = tools
         self.principal = principal  # whom its calls are for
         self.request_id = request_id  # the request the run serves (X-Request-ID)
+        self.guard = guard
         self.ranker = ranker
         self.task = task
         self.config = config or ToolsConfig()
@@ -352,7 +391,9 @@ class RunTools:
                 f"tool {call.name!r} is not available to this run now (available: {known})",
             )
         return await self.tools.call(
-            entry, call.arguments, CallContext(self.principal, on_progress, self.request_id)
+            entry,
+            call.arguments,
+            CallContext(self.principal, on_progress, self.request_id, self.guard),
         )
 
 
@@ -403,9 +444,11 @@ class Toolbox:
         role: str | None = None,
         only: Sequence[str] = (),
         asker: Asker | None = None,
+        guard: RunGuard | None = None,
     ) -> RunTools:
         """The tools of one run: its role's, narrowed to its tool globs, behind the approval
-        gate. ``asker`` is whom the gate may ask directly (the run's MCP client)."""
+        gate, their results checked by ``guard``. ``asker`` is whom the gate may ask directly
+        (the run's MCP client)."""
         principal: Principal | None = None
         request_id: str | None = None
         if isinstance(state, RunState):
@@ -424,6 +467,7 @@ class Toolbox:
             agent=agent,
             asker=asker,
         )
+        tools = ScreenedTools(tools)
         if rule is not None:
             tools = FilteredTools(tools, rule.allows)
         if only:
@@ -438,6 +482,7 @@ class Toolbox:
             config=self.config,
             principal=principal,
             request_id=request_id,
+            guard=guard,
         )
 
 

@@ -51,6 +51,22 @@ class ServerConfig(BaseModel):
     ping_interval_s: float = Field(15.0, gt=0, description="health check while idle")
     backoff_initial_s: float = Field(0.25, gt=0)
     backoff_max_s: float = Field(30.0, gt=0)
+    content: Literal["tool", "retrieval", "memory"] | None = Field(
+        None,
+        description="what its results are to the guardrails: retrieved documents, recalled "
+        "memory, or tool output (default: from our rag and memory servers' module names)",
+    )
+
+    def content_source(self, name: str) -> str:
+        """What this server's results are, for the guardrails' policy by source."""
+        if self.content is not None:
+            return self.content
+        said = " ".join([name, *self.args])
+        if "mcp_servers.rag" in said or name == "rag":
+            return "retrieval"
+        if "mcp_servers.memory" in said or name == "memory":
+            return "memory"
+        return "tool"
 
     @model_validator(mode="after")
     def _one_transport(self) -> ServerConfig:

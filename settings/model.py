@@ -30,6 +30,7 @@ from pydantic_settings import (
 from agents.config import AgentConfig
 from approvals import ApprovalsConfig
 from core.errors import ConfigError, map_errors
+from guardrails.config import GuardrailsConfig
 from inference.config import InferenceConfig
 from rag.config import RagConfig
 from sandbox.config import SandboxConfig
@@ -101,6 +102,7 @@ class Settings(BaseSettings):
     rag: RagConfig = Field(default_factory=RagConfig)
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    guardrails: GuardrailsConfig = Field(default_factory=GuardrailsConfig)
 
     _config_file: Path | None = PrivateAttr(default=None)
 

@@ -23,6 +23,7 @@ STATUS_STYLE = {
     "denied": "magenta",
     "error": "bold red",
     "cancelled": "dim",
+    "blocked": "bold magenta",
     "pending": "bold yellow",
     "approved": "green",
     "edited": "green",

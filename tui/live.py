@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from agents.budget import Budget, BudgetKind, Spent
 from agents.events import (
     Compacted,
+    GuardrailHit,
     PlanUpdated,
     RunEvent,
     RunFinished,
@@ -68,6 +69,7 @@ class RunView:
     answer: str = ""
     outcome: Outcome | None = None
     compactions: int = 0
+    guardrails: list[GuardrailHit] = field(default_factory=list)  # policy hits, in order
     started: float = field(default_factory=time.time)
     live: bool = False  # events arrive from this process
     version: int = 0  # bumped on every change: widgets redraw when it moves
@@ -110,6 +112,8 @@ class RunView:
                 self.replanned += 1
         elif isinstance(event, Compacted):
             self.compactions += 1
+        elif isinstance(event, GuardrailHit):
+            self.guardrails.append(event)
         elif isinstance(event, RunFinished):
             self.outcome = event.outcome
             self.answer = event.answer
@@ -171,5 +175,29 @@ class RunView:
         self.replanned = self.plan.replans if self.plan else 0
         self.answer = row.answer
         self.outcome = outcome_from_dict(row.outcome)
+        self.guardrails = guardrail_hits(store, row.trace_id)
         self.started = row.created_at.timestamp()
         self.version += 1
+
+
+def guardrail_hits(store: SessionStore, trace_id: str) -> list[GuardrailHit]:
+    """The guardrail policy hits a run's spans recorded (checks that only allowed are not)."""
+    hits: list[GuardrailHit] = []
+    for span in store.spans(trace_id):
+        if span.kind != "guardrail":
+            continue
+        a = span.attributes
+        action = str(a.get("agenthost.guardrail.action", "allow"))
+        if action == "allow":
+            continue
+        categories = str(a.get("agenthost.guardrail.categories", ""))
+        hits.append(
+            GuardrailHit(
+                str(a.get("agenthost.guardrail.source", "")),
+                action,
+                tuple(c for c in categories.split(",") if c),
+                float(a.get("agenthost.guardrail.score", 0.0)),
+                str(a.get("agenthost.guardrail.subject", "")),
+            )
+        )
+    return hits

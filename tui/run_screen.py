@@ -86,6 +86,9 @@ class RunScreen(Screen[None]):
         if view.compactions:
             head.append(f"  compacted ×{view.compactions}", "magenta")
         head.append(f"\n{one_line(view.task, 200)}", "bold")
+        for hit in view.guardrails[-5:]:  # blocked and withheld texts: the operator must see
+            style = "bold red" if hit.action in ("block", "quarantine") else "yellow"
+            head.append(f"\n🛡 {hit.text()}", style)
         self.query_one("#run-head", Static).update(head)
         tree = self.query_one(StepTree)
         tree.show_steps(view.steps)

@@ -1,0 +1,1 @@
+"""The checks the guard runs, each a plug-in (``guardrails.types.Check``)."""
