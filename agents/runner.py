@@ -23,6 +23,8 @@ async def run_agent(ctx: AgentContext, state: RunState, *, resumed: bool = False
     if state.agent not in AGENT_KINDS:
         raise ValueError(f"unknown agent kind {state.agent!r}; choose one of {AGENT_KINDS}")
     run_span = Span(state.trace_id, "run", f"agent {state.agent}", parent_id=state.trace_parent)
+    if not resumed and state.run_span_id is not None:  # spans made before it (the task's
+        run_span.span_id = state.run_span_id  # guardrail check) already name it as parent
     if state.request_id is not None:  # the root span: the request's whole trace is found by it
         run_span.attributes["request_id"] = state.request_id
     state.run_span_id = run_span.span_id

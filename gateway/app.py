@@ -20,6 +20,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -55,10 +56,20 @@ from gateway.limits import Caller, RateLimiter
 from gateway.metrics import CONTENT_TYPE, Metrics
 from gateway.queue import QueueFull, RequestQueue
 from gateway.runs import RunManager
+from guardrails import Guard, Source, Vault, Verdict
+from host.guarding import span_attributes, withheld_notice
 from inference.accounting import FREE, Price
 from inference.backend import closing
 from inference.openai_wire import estimate_tokens
-from inference.types import ChatRequest, Finish, Generated, TextDelta, Usage, UsageEvent
+from inference.types import (
+    ChatRequest,
+    Finish,
+    Generated,
+    Message,
+    TextDelta,
+    Usage,
+    UsageEvent,
+)
 from settings import Settings
 
 if TYPE_CHECKING:
@@ -347,6 +358,13 @@ class Gateway:
             chat = to_request(body, self.tiers)
         except BadChatRequest as exc:
             return _error(400, str(exc), "invalid_request_error", param=exc.param)
+        chat, verdict = screen_messages(self.host.guard, chat, principal.tenant)
+        if verdict is not None:
+            self.metrics.refused.labels("guardrails").inc()
+            return _error(
+                400, f"the request was blocked: {verdict.text}", "invalid_request_error",
+                code="content_policy_violation",
+            )  # fmt: skip
         state = RunState.new("(chat completion)", agent="chat", principal=principal)
         try:
             trace = trace_of(request.headers.get("traceparent"))
@@ -390,6 +408,13 @@ class Gateway:
             return _error(503, str(exc), "server_error", code=type(exc).__name__)
         finally:
             await slot.aclose()
+        if reply.text:  # a whole reply is checked before it leaves (a stream is not)
+            out = self.host.guard.check(reply.text, Source.OUTPUT, tenant=principal.tenant)
+            if out.acted:
+                span.attributes.update(span_attributes(out))
+            reply.text = out.text
+            if out.blocked:
+                reply.finish, reply.calls = "content_filter", []
         return JSONResponse(reply.whole(), background=record)
 
     async def _generate(
@@ -599,6 +624,32 @@ class Gateway:
 
         return StreamingResponse(sse(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache"})  # fmt: skip
+
+
+def screen_messages(
+    guard: Guard, chat: ChatRequest, tenant: str
+) -> tuple[ChatRequest, Verdict | None]:
+    """``chat`` with its user and tool messages checked as a run's task and tool results
+    are: redacted (placeholders are not revealed back: the caller runs its own tools),
+    a tool message withheld with a notice; the blocking verdict when one was blocked."""
+    vault = Vault()
+    messages: list[Message] = []
+    changed = False
+    for m in chat.messages:
+        source = SOURCE_OF_ROLE.get(m.role)
+        if source is None or not m.content:
+            messages.append(m)
+            continue
+        verdict = guard.check(m.content, source, tenant=tenant, vault=vault)
+        if verdict.blocked:
+            return chat, verdict
+        text = withheld_notice(verdict) if verdict.withheld else verdict.text
+        changed = changed or text != m.content
+        messages.append(replace(m, content=text))
+    return (chat.with_(messages=tuple(messages)) if changed else chat), None
+
+
+SOURCE_OF_ROLE = {"user": Source.USER, "tool": Source.TOOL}
 
 
 def _route_label(path: str) -> str:

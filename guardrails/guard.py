@@ -84,6 +84,7 @@ class Guard:
         self._environ = dict(environ or {})
         self._checks: dict[str, Check] = dict(checks or {})
         self._policies: dict[str | None, GuardrailsConfig] = {}
+        self._failed: set[str] = set()
         for name in self.config.checks:
             if name not in REGISTRY and name not in self._checks:
                 raise UnknownCheck(name)
@@ -93,6 +94,17 @@ class Guard:
         if check is None:
             check = self._checks[name] = REGISTRY[name](self._environ)
         return check
+
+    def _scan(self, name: str, text: str, source: Source) -> list[Finding]:
+        """A check's findings; a check that fails is a finding too (fail closed: a text no
+        check could look at does not go on), logged once per check."""
+        try:
+            return self._check(name).scan(text, source)
+        except Exception:
+            if name not in self._failed:
+                self._failed.add(name)
+                log.exception("guardrails check %s failed; its texts are withheld", name)
+            return [Finding(name, f"error.{name}", 1.0)]
 
     def policy(self, tenant: str | None = None) -> GuardrailsConfig:
         found = self._policies.get(tenant)
@@ -104,10 +116,7 @@ class Guard:
         """Load every enabled check now (models, pattern tables), not in the first call."""
         for name, policy in self.config.checks.items():
             if policy.enabled:
-                try:
-                    self._check(name).scan("warm up", Source.TOOL)
-                except Exception:  # the first real check reports it, in the run it affects
-                    log.exception("guardrails check %s failed to load", name)
+                self._scan(name, "warm up", Source.TOOL)  # a failure is logged, not raised
 
     def check(
         self,
@@ -131,7 +140,7 @@ class Guard:
         for name, rule in policy.checks.items():
             if not rule.enabled or source not in rule.sources:
                 continue
-            for finding in self._check(name).scan(head, source):
+            for finding in self._scan(name, head, source):
                 findings.append(finding)
                 if finding.score < rule.threshold:
                     continue
@@ -140,6 +149,8 @@ class Guard:
                     act = Action.QUARANTINE  # a finding about the whole text: withhold it
                 if act is Action.QUARANTINE and source in WHOLE:
                     act = Action.BLOCK
+                if finding.category.startswith("error."):
+                    act = Action.BLOCK if source in WHOLE else Action.QUARANTINE
                 acting.append((finding, act, rule.reversible))
                 if act.rank > action.rank:
                     action = act

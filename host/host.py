@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import uuid
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from functools import partial
@@ -28,7 +29,7 @@ from agents.config import AgentConfig
 from agents.events import Compacted, Emit, RunEvent, RunFinished, RunStarted, ignore
 from agents.request import RunRequest
 from agents.runner import run_agent
-from agents.state import Outcome, OutcomeKind, RunResult, RunState
+from agents.state import Outcome, OutcomeKind, RunResult, RunState, Span
 from agents.turn import AgentContext
 from approvals import ApprovalGate, ApprovalStore, Asker, PolicyGate
 from core.logctx import request_scope
@@ -293,6 +294,9 @@ class Host:
                 state.trace_id = trace.trace_id
                 state.trace_parent = trace.parent_span_id
             emit = on_event or ignore
+            state.run_span_id = uuid.uuid4().hex[
+                :16
+            ]  # the run's root: the task's check is its child
             guard = self._run_guard(state, emit)
             # the task is checked before anything keeps it: the session holds what passed
             verdict = await guard.check(task, Source.USER, "task")
@@ -329,7 +333,11 @@ class Host:
         outcome, so the operator sees it; the model never saw it."""
         outcome = Outcome(OutcomeKind.BLOCKED, f"the task was blocked: {verdict.text}")
         state.outcome = outcome
-        await StoreRecorder(self.store, state.session_id).checkpoint(state, None)
+        recorder = StoreRecorder(self.store, state.session_id)
+        await recorder.checkpoint(state, None)
+        run_span = Span(state.trace_id, "run", f"agent {state.agent}", parent_id=state.trace_parent)
+        run_span.span_id = state.run_span_id or run_span.span_id
+        await recorder.span(run_span.finish("error", outcome=outcome.kind.value, steps=0))
         await emit(RunStarted(state.session_id, state.trace_id, state.task, state.agent))
         await emit(RunFinished(outcome, "", state.spent))
         return RunResult(state.session_id, state.trace_id, "", outcome, 0, state.spent)

@@ -51,6 +51,16 @@ def delete_file(path: str) -> str:
 
 
 @server.tool()
+def http_trace(url: str) -> str:
+    """A request's trace as a debugging tool prints it: headers included (credentials from
+    this process's environment, as a careless tool would leak them)."""
+    return (
+        f"GET {url}\nAuthorization: Bearer {os.environ.get('TRACE_TOKEN', '')}\n"
+        f"X-Api-Key: {os.environ.get('SEEDED_API_KEY', '')}\n200 OK"
+    )
+
+
+@server.tool()
 def fail(message: str) -> str:
     """Raise an error with ``message``."""
     raise ValueError(message)

@@ -63,7 +63,7 @@ async def test_tools_of_our_server_and_a_third_party_server(isolated_home: Path)
         assert steps[0].tools[0].result == "5"
         assert '"21:00"' in steps[1].tools[0].result or "21:00" in steps[1].tools[0].result
         kinds = {s.kind for s in host.store.spans(result.trace_id)}
-        assert kinds == {"run", "step", "model", "tool"}
+        assert kinds == {"run", "step", "model", "tool", "guardrail"}
 
 
 async def test_killed_server_is_restarted_and_the_run_completes(isolated_home: Path) -> None:
