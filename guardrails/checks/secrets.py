@@ -83,10 +83,24 @@ RULES: tuple[Rule, ...] = (
         "secret.password",
         0.9,
         re.compile(
-            r"(?i)\b(?:password|passwd|passphrase|passcode|pwd|pin code|pin)\b"
-            r"(?:\s+(?:is|was|for \S+ is|=|:)|\s*[:=])\s*[\"'`]?(" + _VALUE + ")"
+            r"(?i)(?:\b|_)(?:password|passwd|passphrase|passcode|pwd|pin code|contraseña|"
+            r"mot de passe|passwort|senha|wachtwoord)\b"
+            r"(?:\s+(?:for|of|on|to)\s+[^\n,;:.]{1,40}?)?"
+            r"(?:\s+(?:is|was|es|est|ist|é|to|set to|now|:|=)|\s*[:=])\s*[\"'`]?(" + _VALUE + ")"
         ),
-        needs_lower=("pass", "pwd", "pin"),
+        needs_lower=("pass", "pwd", "contraseña", "senha", "wachtwoord"),
+    ),
+    Rule(  # "user audit2024, password Gr33nLeaf$Audit": no verb, so the value must look set
+        "secret.password",
+        0.85,
+        re.compile(r"(?i)(?:\b|_)(?:password|passwd|pwd)\s+[\"'`]?(" + _VALUE + ")"),
+        needs_lower=("pass", "pwd"),
+    ),
+    Rule(
+        "secret.aws_secret",
+        0.95,
+        re.compile(r"(?i)aws_?secret_?access_?key[\"']?\s*[:=]\s*[\"']?([A-Za-z0-9/+]{40})"),
+        needs_lower=("aws",),
     ),
     Rule(
         "secret.bearer_token",
@@ -106,7 +120,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "secret.connection_string",
         0.95,
-        re.compile(r"\b[a-z][a-z0-9+.-]{1,20}://[^\s:/@]{1,64}:([^\s@/]{3,128})@[^\s/]+"),
+        re.compile(r"\b[a-z][a-z0-9+.-]{1,20}://[^\s:/@]{0,64}:([^\s@/]{3,128})@[^\s/]+"),
         needs=("://",),
     ),
     Rule(
@@ -228,10 +242,11 @@ def _plausible(category: str, value: str) -> bool:
     if category == "secret.password":
         if value.lower().rstrip(".,!") in NOT_A_VALUE or set(value) <= {"*", "x", "X", "•"}:
             return False
+        # a word ("password manager", "password reset") is not one: digits, symbols or
+        # inner capitals are what a set password has
         return (
             any(c.isdigit() for c in value)
             or not value.isalpha()
-            or len(value) >= 10
             or any(c.isupper() for c in value[1:])
         )
     if category == "secret.api_key":
