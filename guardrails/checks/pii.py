@@ -23,7 +23,7 @@ CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
 IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b")
 SSN = re.compile(r"(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])")
 SSN_BARE = re.compile(r"(?<!\d)\d{9}(?!\d)")
-PHONE = re.compile(r"(?<![\w+])(?:\+|00)?\d[\d ().-]{5,18}\d(?![\w-])")
+PHONE = re.compile(r"(?<![\w+#/-])(?:\+|00)?\d[\d ().-]{5,18}\d(?![\w-])")
 IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
 IPV6 = re.compile(r"(?<![\w:])(?:[0-9a-fA-F]{1,4}:){2,7}[0-9a-fA-F]{1,4}(?![\w:])")
 
@@ -66,6 +66,8 @@ class PiiCheck:
 
         if "@" in text:
             for m in EMAIL.finditer(text):
+                if text[m.end() : m.end() + 1] == ":":  # git@github.com:owner/repo (ssh)
+                    continue
                 add("pii.email", 0.9, m.start(), m.end())
         if not any(c.isdigit() for c in text):
             return found

@@ -238,7 +238,12 @@ NOT_A_VALUE = frozenset(
 
 
 def _plausible(category: str, value: str) -> bool:
-    """Whether a rule's captured value looks like a credential rather than a word."""
+    """Whether a rule's captured value looks like a credential rather than a word or a
+    placeholder for one (``${DB_PASSWORD}``, ``<redacted>``, ``{{ secret }}``, ``%s``)."""
+    if value.startswith(("${", "$", "{{", "<", "%", "[", "*")) or value.lower().strip(
+        "<>[]()'\".,"
+    ) in ("redacted", "hidden", "secret", "password", "changeme", "xxxx", "none", "null"):
+        return False
     if category == "secret.password":
         if value.lower().rstrip(".,!") in NOT_A_VALUE or set(value) <= {"*", "x", "X", "•"}:
             return False
