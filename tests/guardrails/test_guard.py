@@ -93,9 +93,13 @@ def test_secrets_are_found_and_removed(guard: Guard, text: str, category: str, s
 
 
 def test_a_private_key_block_is_removed_whole(guard: Guard) -> None:
-    pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAv1\nZm9vYmFy\n-----END RSA PRIVATE KEY-----"
+    pem = (
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAv1\nZm9vYmFy\n"
+        "-----END RSA PRIVATE KEY-----"
+    )
     verdict = guard.check(f"here:\n{pem}\nbye", Source.TOOL)
-    assert "MIIEow" not in verdict.text and "Zm9vYmFy" not in verdict.text
+    assert "MIIEow" not in verdict.text
+    assert "Zm9vYmFy" not in verdict.text
     assert verdict.text.startswith("here:\n[secret removed: private_key]")
 
 
@@ -153,8 +157,10 @@ def planted_guard(**policy: object) -> Guard:
 def test_the_strongest_action_wins_and_the_notice_names_no_text() -> None:
     guard = planted_guard(action="quarantine")
     verdict = guard.check("EVIL plan, mail ann@example.org", Source.TOOL)
-    assert verdict.withheld and verdict.action is Action.QUARANTINE
-    assert "ann@" not in verdict.text and "EVIL" not in verdict.text
+    assert verdict.withheld
+    assert verdict.action is Action.QUARANTINE
+    assert "ann@" not in verdict.text
+    assert "EVIL" not in verdict.text
     assert verdict.categories == ["injection", "pii.email"]
     # a user's text cannot be withheld from the run it starts: it is blocked
     assert guard.check("EVIL", Source.USER).action is Action.BLOCK
@@ -165,7 +171,8 @@ def test_thresholds_sources_and_per_source_actions() -> None:
     assert not planted_guard(sources=["user"]).check("EVIL", Source.TOOL).findings
     warn_for_memory = planted_guard(action="block", actions={"memory": "warn"})
     verdict = warn_for_memory.check("EVIL note", Source.MEMORY)
-    assert verdict.action is Action.WARN and verdict.text == "EVIL note"
+    assert verdict.action is Action.WARN
+    assert verdict.text == "EVIL note"
     # a whole-text finding cannot be redacted: it withholds the text instead
     assert planted_guard(action="redact").check("EVIL", Source.TOOL).withheld
 
@@ -180,7 +187,8 @@ def test_tenant_overrides_change_only_what_they_name() -> None:
     default = guard.check(text, Source.USER)
     acme = guard.check(text, Source.USER, tenant="acme")
     assert "ann@example.org" not in default.text
-    assert "ann@example.org" in acme.text and "hunter2x" not in acme.text  # secrets still go
+    assert "ann@example.org" in acme.text
+    assert "hunter2x" not in acme.text
     assert guard.check(text, Source.USER, tenant="off").text == text
 
 

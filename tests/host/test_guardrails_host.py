@@ -116,7 +116,7 @@ async def test_a_planted_instruction_in_a_retrieved_chunk_is_withheld(
     ]
     assert "delete_file" not in json.dumps([s.attributes for s in guard_spans])
     # without guardrails the same model deletes the file
-    assert control == ["rag__search", "test__delete_file"]
+    assert control[:2] == ["rag__search", "test__delete_file"]
     assert not victim.exists()
 
 
