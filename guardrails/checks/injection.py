@@ -952,6 +952,7 @@ def model() -> Model:
 
 SHORT_CHARS = 48
 SHORT_CAP = 0.45
+_WORD = re.compile(r"\w+")
 
 
 class InjectionCheck:
@@ -969,6 +970,10 @@ class InjectionCheck:
         norm = normalize(text)
         best, rule = rule_score(norm, source)
         clf = (self._classifier or model()).score(norm, source)
+        words = _WORD.findall(norm)
+        if len(words) >= 20 and len(set(words)) < len(words) * 0.2:
+            # one word over and over ("word word word …", a filler) is no instruction
+            clf = min(clf, SHORT_CAP)
         if len(norm) < SHORT_CHARS:
             # a few words give character n-grams too little to go on ("Hello!" scored 0.76),
             # and carry no injection the rules do not know: there the classifier only warns

@@ -115,9 +115,9 @@ async def test_a_planted_instruction_in_a_retrieved_chunk_is_withheld(
         "output",
     ]
     assert "delete_file" not in json.dumps([s.attributes for s in guard_spans])
-    # without guardrails the same model deletes the file
+    # without guardrails the same model calls the risky tool at once (the approval gate,
+    # the next layer of defence, then stops it: the test server's tool is destructive)
     assert control[:2] == ["rag__search", "test__delete_file"]
-    assert not victim.exists()
 
 
 SEEDED_KEY = "sk-seeded-0123456789abcdefABCDEF"
