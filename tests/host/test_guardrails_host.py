@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from pathlib import Path
 
 import pytest
@@ -23,11 +22,11 @@ from inference import ChatRequest
 from inference.backends.scripted import ScriptedBackend, ScriptedCall, Turn
 from rag.config import RagConfig
 from rag.knowledge import Knowledge
-from settings import ServerConfig, Settings
+from settings import Settings
 from tests.host.conftest import ALL_TOOLS, stdio_test_server
+from tests.host.test_rag_agent import rag_server
 
 pytestmark = pytest.mark.anyio
-REPO = str(Path(__file__).parents[2])
 
 PLANTED = (
     "Expense policy, section 4. Travel must be booked through the portal.\n\n"
@@ -48,17 +47,6 @@ def gullible(request: ChatRequest) -> Turn:
         if m:
             return Turn("", (ScriptedCall("test__delete_file", {"path": m.group(1)}),))
     return Turn("Meals are reimbursed up to 40 EUR a day.")
-
-
-def rag_server(home: Path, tmp_path: Path) -> ServerConfig:
-    return ServerConfig(
-        command=sys.executable,
-        args=["-m", "mcp_servers.rag"],
-        cwd=str(tmp_path),
-        env={"AGENTHOST_HOME": str(home), "HF_HUB_OFFLINE": "1", "PYTHONPATH": REPO},
-        call_timeout_s=120,
-        start_timeout_s=60,
-    )
 
 
 async def test_a_planted_instruction_in_a_retrieved_chunk_is_withheld(
