@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import numpy as np
+import numpy.typing as npt
 from ranx import Qrels, Run, evaluate
 
 from evals.rag.golden import UNANSWERABLE, Question
@@ -39,6 +41,7 @@ LABELS = ["hit@1", "hit@5", "MRR@10", "nDCG@10"]
 TENANT = Principal("eval")
 COLLECTION = "pyref"
 SPLITS: tuple[Split, ...] = ("test", "all")
+Vector = npt.NDArray[np.float64]
 
 
 def config_for(embedding_package: str | None = None, window: int | None = None) -> RagConfig:
@@ -130,6 +133,25 @@ def scores(relevant: dict[str, dict[str, int]], results: dict[str, list[Hit]]) -
     return [float(found[m]) for m in METRICS]
 
 
+def per_question_mrr(relevant: dict[str, dict[str, int]], results: dict[str, list[Hit]]) -> Vector:
+    """Each question's MRR@10, in one fixed order of the questions (ranx's), so two
+    retrievers' arrays over the same ``relevant`` pair up question by question."""
+    run = to_run({q: results[q] for q in relevant})
+    return np.asarray(evaluate(Qrels(relevant), run, "mrr@10", return_mean=False))
+
+
+def paired_interval(
+    a: Vector, b: Vector, level: float = 0.95, draws: int = 10_000
+) -> tuple[float, float]:
+    """A paired bootstrap interval for mean(a - b): the questions are resampled with
+    replacement, the same draw for both retrievers (seeded, so a rerun prints the same)."""
+    diff = a - b
+    rng = np.random.default_rng(0)
+    means = diff[rng.integers(0, diff.size, (draws, diff.size))].mean(axis=1)
+    lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi)
+
+
 def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     def fmt(v: Any) -> str:
         return f"{v:.3f}" if isinstance(v, float) else str(v)
@@ -145,6 +167,8 @@ def describe(cfg: RetrievalConfig) -> str:
     else:
         how = f"{cfg.normalization} {cfg.bm25_weight:g}:{cfg.dense_weight:g}"
     gate = f", BM25 gate {cfg.bm25_min_coverage:g}" if cfg.bm25_min_coverage else ""
+    if cfg.bm25_min_coverage and cfg.rewrite_docs:
+        gate += f", rewrite {cfg.rewrite_docs}x{cfg.rewrite_terms} at {cfg.rewrite_weight:g}"
     return how + gate
 
 
@@ -206,12 +230,23 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             print(table(["retriever", *LABELS, "ms/query"], rows), flush=True)
             mrr: dict[str, float] = {r[0]: r[3] for r in rows}
             default = mrr.pop(todo[2].name)
-            best_single = max(mrr["BM25"], mrr["dense"])
+            single = max(("BM25", "dense"), key=mrr.__getitem__)
+            other = max(mrr, key=mrr.__getitem__)
+            # with 30-odd questions a half, a margin means little without its spread
+            per_q = {n: per_question_mrr(rel, results[n][0]) for n in {todo[2].name, single, other}}
+            gaps = {}
+            for versus in dict.fromkeys([single, other]):
+                lo, hi = paired_interval(per_q[todo[2].name], per_q[versus])
+                gaps[versus] = {"gap": default - mrr[versus], "low": lo, "high": hi}
+            out["retrieval"][set_name][part]["default_vs"] = gaps
             print(
-                f"\ndefault MRR@10 {default:.3f}; best other row {max(mrr.values()):.3f}; "
-                f"over the best single retriever: {default - best_single:+.3f}",
+                f"\ndefault MRR@10 {default:.3f}; best other row {mrr[other]:.3f} ({other}); "
+                f"over the best single retriever ({single}): {default - mrr[single]:+.3f}",
                 flush=True,
             )
+            for versus, g in gaps.items():
+                print(f"default - {versus}: {g['gap']:+.3f}, 95% paired bootstrap interval "
+                      f"[{g['low']:+.3f}, {g['high']:+.3f}]", flush=True)  # fmt: skip
 
     out["refusal_sweep"] = await refusal_sweep(kn, default_hits, args.limit)
     if args.answers:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import pydoc_data.topics
 
+import numpy as np
 import pytest
 
 from evals.rag.golden import ANSWERABLE
 from evals.rag.paraphrased import PARAPHRASED
+from evals.rag.run import paired_interval
 from evals.rag.sets import (
     SETS,
     Chunk,
@@ -98,3 +100,18 @@ def test_dev_and_test_halves_are_stable_and_disjoint(name: SetName) -> None:
     assert abs(len(dev) - len(test)) <= 1
     assert split(list(reversed(questions)), "dev") == list(reversed(dev))  # order-free
     assert split(questions, "all") == questions
+
+
+def test_the_paired_interval_brackets_the_mean_gap_and_is_paired() -> None:
+    rng = np.random.default_rng(1)
+    base = rng.random(40)
+    lo, hi = paired_interval(base + 0.1, base)  # the same gap on every question
+    assert lo == pytest.approx(0.1)
+    assert hi == pytest.approx(0.1)
+    noisy = base + rng.normal(0.05, 0.2, 40)
+    lo, hi = paired_interval(noisy, base)
+    assert lo < float(np.mean(noisy - base)) < hi
+    assert paired_interval(noisy, base) == (lo, hi)  # seeded: a rerun prints the same
+    wide_lo, wide_hi = paired_interval(noisy, base, level=0.99)
+    assert wide_lo <= lo
+    assert wide_hi >= hi
