@@ -47,6 +47,9 @@ CARD_PREFIX = re.compile(
 )
 
 
+_DIGIT = re.compile(r"\d")
+
+
 def _before(text: str, start: int, width: int = 32) -> str:
     return text[max(0, start - width) : start]
 
@@ -69,7 +72,7 @@ class PiiCheck:
                 if text[m.end() : m.end() + 1] == ":":  # git@github.com:owner/repo (ssh)
                     continue
                 add("pii.email", 0.9, m.start(), m.end())
-        if not any(c.isdigit() for c in text):
+        if not _DIGIT.search(text):  # a regex finds the first digit at C speed
             return found
         for m in IBAN.finditer(text):
             if iban.is_valid(m.group(0)):

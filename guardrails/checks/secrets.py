@@ -39,10 +39,28 @@ class Rule:
     needs_lower: tuple[str, ...] = ()
     whole: bool = False
 
-    def applies(self, text: str, lower: str) -> bool:
-        if not self.needs and not self.needs_lower:
-            return True
-        return any(n in text for n in self.needs) or any(n in lower for n in self.needs_lower)
+
+class _Prefilter:
+    """Every rule's literals tested once per text: the literals are shared (many patterns of
+    one plugin need the same few), so a text is searched for each distinct literal once and a
+    rule applies when one of its own is among those found."""
+
+    def __init__(self, rules: list[Rule]) -> None:
+        self.rules = rules
+        self.exact = tuple(sorted({n for r in rules for n in r.needs}))
+        self.lower = tuple(sorted({n for r in rules for n in r.needs_lower}))
+        self.needs = [(frozenset(r.needs), frozenset(r.needs_lower)) for r in rules]
+
+    def applicable(self, text: str, lower: str) -> list[Rule]:
+        exact = {n for n in self.exact if n in text}
+        low = {n for n in self.lower if n in lower}
+        return [
+            rule
+            for rule, (needs, needs_lower) in zip(self.rules, self.needs, strict=True)
+            if (not needs and not needs_lower)
+            or not needs.isdisjoint(exact)
+            or not needs_lower.isdisjoint(low)
+        ]
 
 
 # detect-secrets plugin (module, class) → our category, and the literals its patterns need
@@ -283,6 +301,7 @@ class SecretsCheck:
 
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         self._rules: list[Rule] | None = None
+        self._prefilter: _Prefilter | None = None
         self._lock = threading.Lock()
         self.known = sorted(
             {
@@ -299,7 +318,9 @@ class SecretsCheck:
         if self._rules is None:
             with self._lock:
                 if self._rules is None:
-                    self._rules = [*_plugin_rules(), *RULES]
+                    rules = [*_plugin_rules(), *RULES]
+                    self._prefilter = _Prefilter(rules)
+                    self._rules = rules
         return self._rules
 
     def scan(self, text: str, source: Source) -> list[Finding]:
@@ -312,9 +333,9 @@ class SecretsCheck:
                 )
                 start = text.find(value, start + len(value))
         lower = text.lower()
-        for rule in self.rules():
-            if not rule.applies(text, lower):
-                continue
+        self.rules()
+        assert self._prefilter is not None
+        for rule in self._prefilter.applicable(text, lower):
             for m in rule.pattern.finditer(text):
                 group = 0
                 if not rule.whole:
