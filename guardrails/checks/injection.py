@@ -1097,9 +1097,10 @@ class Model:
     def hashed(self, texts: list[str]) -> npt.NDArray[np.int64]:
         """Each token of each text as ``row * width + feature``: the vectorizer's own
         analyzer (lowercase, token pattern, 1-2-grams) and its hash (signed MurmurHash3 of
-        the UTF-8 token, seed 0, index ``|h| % width``), one call a token. Equal to the
-        columns of ``self.vectorizer.transform(texts)`` (tested), at a fraction of its
-        fixed cost, which dominates on short texts."""
+        the UTF-8 token, seed 0, index ``|h| % width``). Equal to the columns of
+        ``self.vectorizer.transform(texts)`` (tested), without its fixed cost of a quarter of
+        a millisecond a call, which dominates on short texts (on long ones the two cost the
+        same: a Python step a token either way)."""
         width = self.width
         out: list[int] = []
         for row, text in enumerate(texts):
@@ -1107,7 +1108,7 @@ class Model:
             for token in self._analyze(text):
                 h = murmurhash3_32(token, 0)
                 out.append(
-                    base + ((2147483647 - (width - 1)) if h == -2147483648 else abs(h)) % width
+                    base + (2147483647 - (width - 1) if h == -2147483648 else abs(h)) % width
                 )
         return np.asarray(out, dtype=np.int64)
 
