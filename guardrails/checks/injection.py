@@ -30,7 +30,6 @@ import itertools
 import json
 import os
 import re
-import threading
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -43,6 +42,7 @@ from scipy import sparse  # type: ignore[import-untyped]
 from sklearn.feature_extraction.text import HashingVectorizer  # type: ignore[import-untyped]
 from sklearn.utils import murmurhash3_32  # type: ignore[import-untyped]
 
+from guardrails.lazy import Once
 from guardrails.types import Finding, Source
 
 DEFAULT_THRESHOLD = 0.5  # the guard's default: a score at or above it acts
@@ -1236,18 +1236,8 @@ def window_matrix(vectorizer: HashingVectorizer, texts: list[str]) -> tuple[Any,
     return matrix, rows
 
 
-_MODEL: Model | None = None
-_LOCK = threading.Lock()
-
-
-def model() -> Model:
-    """The shipped model, loaded once (the first caller loads it, the rest wait for it)."""
-    global _MODEL
-    if _MODEL is None:
-        with _LOCK:
-            if _MODEL is None:
-                _MODEL = Model.load()
-    return _MODEL
+# the shipped model, loaded once (the first caller loads it, the rest wait for it)
+model = Once(Model.load)
 
 
 SHORT_CHARS = 48

@@ -28,7 +28,6 @@ fraction of its score."""
 from __future__ import annotations
 
 import re
-import threading
 import unicodedata
 import warnings
 from collections.abc import Callable, Iterable
@@ -38,6 +37,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from guardrails.lazy import Once
 from guardrails.types import Finding, Source
 
 # an insult is aimed at someone; the model's score of a sentence that names no one is damped
@@ -698,18 +698,8 @@ _PROBES = [
 ]
 
 
-_MODEL: Profanity | None = None
-_LOCK = threading.Lock()
-
-
-def profanity() -> Profanity:
-    """The offensive-language model, loaded once (about 4 s: the package unpickles it)."""
-    global _MODEL
-    if _MODEL is None:
-        with _LOCK:
-            if _MODEL is None:
-                _MODEL = Profanity.load()
-    return _MODEL
+# the offensive-language model, loaded once (about 4 s: the package unpickles it)
+profanity = Once(Profanity.load)
 
 
 # ---------------------------------------------------------------------------------------------
