@@ -2,24 +2,33 @@
 
 **Added latency.** One request mix, production-like (``benchmarks/gateway_scripts.py``: 80 %
 short chats of ~50 tokens in and ~30 out, 20 % long ones of ~2000 in and ~300 out, sizes
-spread log-normally, seeded), is sent three ways at each concurrency, streamed (SSE, read to
-``[DONE]`` and the end of the body) and not:
+spread log-normally, seeded), is sent each of these ways at each concurrency, streamed (SSE,
+read to ``[DONE]`` and the end of the body) and not:
 
 1. **direct**, the floor: ``Router.stream`` in this process, built by ``build_router`` from
    the same ``[inference]`` config the gateway gets;
 2. **bare HTTP**: a bare ASGI app on uvicorn (``gateway_scripts.bare_app``, a process of its
    own) that answers the same bytes the gateway would, with no key, limit, queue or model:
    what uvicorn, h11 and the client cost by themselves;
-3. **gateway**: ``agenthost gateway`` on a loopback port, a process of its own, a real key.
+3. **gateway**: ``agenthost gateway`` on a loopback port, a process of its own, a real key,
+   the default ``[guardrails]`` policy (every prompt screened, every whole reply checked);
+4. **gateway, guardrails off**: the same with ``[guardrails] enabled = false`` (skip it with
+   ``--no-unguarded``): what the guardrails cost, apart from what the gateway does;
+5. **in process** (both policies; skip with ``--no-in-process``): the gateway's ASGI app in
+   this process, a Host of its own as ``agenthost gateway`` opens it, called with the bytes
+   uvicorn would give it and timed to its last body message: the gateway's own code, without
+   uvicorn, the kernel's sockets and the client. On a machine whose cores are busy with other
+   work, the HTTP rows also carry the cost of every wakeup and context switch a stream makes
+   (one per chunk), which this row does not.
 
 The model is the scripted backend with no delay between tokens (the reply's length drawn
-from the prompt, so all three answer the same request with the same tokens): what is left
+from the prompt, so all of them answer the same request with the same tokens): what is left
 is the code around it. Each request is timed to its last byte, streams also to their first
 token. The client is ``httpx.AsyncClient``, HTTP/1.1 keep-alive, one client of one
 connection per worker (see ``connections``: a shared pool slows the client down as it
 grows), opened first. Rate limits and the queue are set so that they count but never bind.
-The three run in alternating rounds on the same requests, so drift in the machine's load
-hits them alike; "added" is gateway minus direct, per percentile. At concurrency 1 that is
+They run in alternating rounds on the same requests, so drift in the machine's load
+hits them alike; "added" is a gateway minus direct, per percentile. At concurrency 1 that is
 the per-request overhead; above it the client, the gateway and (for direct) the router
 share the machine's cores, so CPU queueing shows up in every column.
 
@@ -30,7 +39,8 @@ priority: batch-tier requests fill the slots and most of the line, then high-tie
 sent, and should finish before every batch request that was waiting.
 
     python benchmarks/gateway.py [--requests 400] [--concurrency 1,4,16,64] [--rounds 4]
-        [--burst 64] [--hold-ms 100] [--no-bare] [--no-queue] [--json out.json]
+        [--burst 64] [--hold-ms 100] [--no-bare] [--no-unguarded] [--no-in-process]
+        [--no-queue] [--json out.json]
 
 The load average is printed with the tables: numbers from a machine busy with other work
 are not an idle machine's.
@@ -53,6 +63,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx
@@ -87,6 +98,14 @@ slots = {slots}
 max_waiting = {max_waiting}
 tenant_tiers = {{ vip = "high", bulk = "batch" }}
 """
+
+
+GATEWAY = "gateway"
+UNGUARDED = "gateway, guardrails off"
+IN_PROCESS = "in process"
+IN_PROCESS_UNGUARDED = "in process, guardrails off"
+GATEWAYS = (GATEWAY, UNGUARDED, IN_PROCESS, IN_PROCESS_UNGUARDED)
+NO_GUARDRAILS = "\n[guardrails]\nenabled = false\n"
 
 
 def config(script: str, *, delay: float = 0.0, slots: int = 64, max_waiting: int = 1024) -> str:
@@ -162,9 +181,15 @@ def serving(workdir: Path, argv: list[str], env: dict[str, str]) -> Iterator[Ser
                 proc.wait()
 
 
-def gateway(workdir: Path, toml: str) -> contextlib.AbstractContextManager[Server]:
+def configured(workdir: Path, toml: str) -> Path:
+    """``workdir`` made, with ``toml`` as its agenthost.toml (returned)."""
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "agenthost.toml").write_text(toml)
+    return workdir / "agenthost.toml"
+
+
+def gateway(workdir: Path, toml: str) -> contextlib.AbstractContextManager[Server]:
+    configured(workdir, toml)
     argv = [sys.executable, "-m", "cli", "gateway", "--port", "{port}"]
     return serving(workdir, argv, {"AGENTHOST_CONFIG": str(workdir / "agenthost.toml")})
 
@@ -176,7 +201,7 @@ def bare(workdir: Path) -> contextlib.AbstractContextManager[Server]:
     return serving(workdir, argv, {})
 
 
-# ---- one request, three ways -----------------------------------------------------------
+# ---- one request, each way -------------------------------------------------------------
 
 
 @dataclass
@@ -330,6 +355,92 @@ def via_router(router: Router, *, stream: bool) -> One:
     return one
 
 
+ASGIApp = Callable[[dict[str, Any], Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]],
+                   Awaitable[None]]  # fmt: skip
+
+
+@contextlib.asynccontextmanager
+async def in_process(workdir: Path, toml: str) -> AsyncIterator[tuple[ASGIApp, str]]:
+    """The gateway's app and a key for it, in this process: a Host of its own (its home in
+    ``workdir``), and the completion recorder running, as ``agenthost gateway`` has them."""
+    from gateway.app import Gateway
+    from host.host import Host
+    from settings import load_settings
+
+    settings = load_settings(configured(workdir, toml), home=workdir / "home")
+    settings.ensure_home()
+    async with Host(settings) as host:
+        gw = Gateway(settings, host)
+        secret = gw.keys.create(tenant="acme", user="bench").secret
+        async with anyio.create_task_group() as tg:
+            await tg.start(gw.recorder.run)
+            yield gw.app(), secret
+            tg.cancel_scope.cancel()
+
+
+async def over_asgi(app: ASGIApp, secret: str, item: Item, *, stream: bool) -> Sample:
+    """``item`` sent to the app as uvicorn would (ASGI spec 2.3, a receive that says
+    ``http.disconnect`` once the response has ended), timed to its last body message."""
+    body = item.body[stream]
+    headers = [
+        (b"host", b"127.0.0.1"),
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"authorization", f"Bearer {secret}".encode()),
+    ]
+    scope: dict[str, Any] = {
+        "type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1", "method": "POST", "scheme": "http", "path": CHAT,
+        "raw_path": CHAT.encode(), "query_string": b"", "root_path": "", "headers": headers,
+        "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8780),
+    }  # fmt: skip
+    ended = anyio.Event()
+    delivered = False
+    status, lines = 0, 0
+    parts: list[bytes] = []
+    first: float | None = None
+    done = 0.0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await ended.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status, lines, first, done
+        if message["type"] == "http.response.start":
+            status = message["status"]
+            return
+        chunk = message.get("body", b"")
+        if stream and chunk:
+            before = lines
+            lines += chunk.count(b"data: ")
+            if before < 2 <= lines:  # the role chunk comes first, then the first token
+                first = time.perf_counter() - sent
+        elif chunk:
+            parts.append(chunk)
+        if not message.get("more_body"):
+            done = time.perf_counter()
+            ended.set()
+
+    sent = time.perf_counter()
+    await app(scope, receive, send)  # after the last body: the recording, in the background
+    tokens = max(0, lines - 3)
+    if not stream and status == 200:
+        tokens = json.loads(b"".join(parts))["usage"]["completion_tokens"]
+    return Sample(done - sent, first, item.shape, status, tokens, None, sent, done)
+
+
+def via_asgi(app: ASGIApp, secret: str, *, stream: bool) -> One:
+    async def one(w: int, item: Item) -> Sample:
+        return await over_asgi(app, secret, item, stream=stream)
+
+    return one
+
+
 def via_http(clients: list[httpx.AsyncClient], headers: dict[str, str], *, stream: bool) -> One:
     async def one(w: int, item: Item) -> Sample:
         return await over_http(clients[w], headers, item, stream=stream)
@@ -374,20 +485,52 @@ class Level:
     stream: bool
     paths: dict[str, Timings]
 
-    def added(self, q: float, shape: str | None = None) -> float:
-        return self.paths["gateway"].ms(q, shape) - self.paths["direct"].ms(q, shape)
+    def added(self, q: float, shape: str | None = None, gateway: str = GATEWAY) -> float:
+        return self.paths[gateway].ms(q, shape) - self.paths["direct"].ms(q, shape)
 
 
 async def overhead(
-    gw: Server, floor: Server | None, levels: list[int], n: int, rounds: int, seed: int
+    gateways: dict[str, Server],
+    floor: Server | None,
+    levels: list[int],
+    n: int,
+    rounds: int,
+    seed: int,
+    apps: dict[str, Path] | None = None,
 ) -> list[Level]:
+    """The levels, each way in alternating rounds; ``apps``: in-process gateways to open
+    (name -> the work folder of the HTTP gateway whose config it takes, guardrails and all)."""
+    async with contextlib.AsyncExitStack() as opened:
+        asgi = {
+            name: await opened.enter_async_context(
+                in_process(folder.parent / name.replace(" ", "-").replace(",", ""),
+                           (folder / "agenthost.toml").read_text())
+            )
+            for name, folder in (apps or {}).items()
+        }  # fmt: skip
+        return await _overhead(gateways, floor, levels, n, rounds, seed, asgi)
+
+
+async def _overhead(
+    gateways: dict[str, Server],
+    floor: Server | None,
+    levels: list[int],
+    n: int,
+    rounds: int,
+    seed: int,
+    asgi: dict[str, tuple[ASGIApp, str]],
+) -> list[Level]:
+    gw = gateways[GATEWAY]
     toml = tomllib.loads((gw.home.parent / "agenthost.toml").read_text())  # what gw runs
     router = build_router(InferenceConfig.model_validate(toml["inference"]), gw.home / "logs")
-    key = {"Authorization": f"Bearer {gw.key('acme', 'bench')}"}
+    keys = {
+        name: {"Authorization": f"Bearer {server.key('acme', 'bench')}"}
+        for name, server in gateways.items()
+    }
     json_type = {"Content-Type": "application/json"}
     work = items(n, seed)
     out: list[Level] = []
-    servers = [("gateway", gw)] + ([("bare HTTP", floor)] if floor is not None else [])
+    servers = [*gateways.items()] + ([("bare HTTP", floor)] if floor is not None else [])
     try:
         for c in levels:
             async with contextlib.AsyncExitStack() as stack:
@@ -398,8 +541,10 @@ async def overhead(
                 for stream in (True, False):
                     ways = {"direct": via_router(router, stream=stream)}
                     for name, clients in pools.items():
-                        headers = json_type | (key if name == "gateway" else {})
+                        headers = json_type | keys.get(name, {})
                         ways[name] = via_http(clients, headers, stream=stream)
+                    for name, (app, secret) in asgi.items():
+                        ways[name] = via_asgi(app, secret, stream=stream)
                     out.append(await level(c, stream, ways, work, rounds))
                     mode = "streamed" if stream else "whole"
                     print(f"  concurrency {c}, {mode}: done, load {load()}", file=sys.stderr)
@@ -562,25 +707,32 @@ async def until_idle(client: httpx.AsyncClient, scrape: dict[str, str]) -> None:
 
 
 def overhead_table(levels: list[Level]) -> str:
-    names = ["direct", "bare HTTP", "gateway"]
+    """One row per level, mode and gateway (guardrails on, and off when it was measured)."""
+    floors = ["direct", "bare HTTP"]
     if not any("bare HTTP" in lv.paths for lv in levels):
-        names.remove("bare HTTP")
-    ways = " / ".join("gw" if n == "gateway" else n.removesuffix(" HTTP") for n in names)
-    head = ["concurrency", "mode", *(f"{n} p50 / p95" for n in names)]
-    head += ["**added p50 / p95**", "added p50 short / long"]
+        floors.remove("bare HTTP")
+    ways = " / ".join([*(n.removesuffix(" HTTP") for n in floors), "gw"])
+    head = ["concurrency", "mode", "gateway, guardrails", *(f"{n} p50 / p95" for n in floors)]
+    head += ["gateway p50 / p95", "**added p50 / p95**", "added p50 short / long"]
     head += [f"first token p50: {ways}", f"req/s: {ways}"]
-    lines = ["| " + " | ".join(head) + " |", "|---|---|" + "---:|" * (len(head) - 2)]
+    lines = ["| " + " | ".join(head) + " |", "|---|---|---|" + "---:|" * (len(head) - 3)]
     for lv in levels:
-        paths = [lv.paths[n] for n in names]
-        row = [str(lv.concurrency), "streamed" if lv.stream else "whole"]
-        row += [f"{p.ms(50):.2f} / {p.ms(95):.2f}" for p in paths]
-        row += [
-            f"**{lv.added(50):+.2f} / {lv.added(95):+.2f}**",
-            f"{lv.added(50, 'short'):+.2f} / {lv.added(50, 'long'):+.2f}",
-            " / ".join(f"{p.first_ms(50):.2f}" for p in paths) if lv.stream else "",
-            " / ".join(f"{p.rate:.0f}" for p in paths),
-        ]
-        lines.append("| " + " | ".join(row) + " |")
+        for gateway in GATEWAYS:
+            if gateway not in lv.paths:
+                continue
+            paths = [lv.paths[n] for n in [*floors, gateway]]
+            row = [str(lv.concurrency), "streamed" if lv.stream else "whole"]
+            where = "in process" if gateway.startswith(IN_PROCESS) else "HTTP"
+            guarded = "off" if gateway in (UNGUARDED, IN_PROCESS_UNGUARDED) else "on"
+            row += [f"{where}, {guarded}"]
+            row += [f"{p.ms(50):.2f} / {p.ms(95):.2f}" for p in paths]
+            row += [
+                f"**{lv.added(50, None, gateway):+.2f} / {lv.added(95, None, gateway):+.2f}**",
+                f"{lv.added(50, 'short', gateway):+.2f} / {lv.added(50, 'long', gateway):+.2f}",
+                " / ".join(f"{p.first_ms(50):.2f}" for p in paths) if lv.stream else "",
+                " / ".join(f"{p.rate:.0f}" for p in paths),
+            ]
+            lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
 
 
@@ -650,6 +802,12 @@ def main() -> None:
     ap.add_argument("--hold-ms", type=float, default=100.0, help="a slot's hold, saturated")
     ap.add_argument("--priority-rounds", type=int, default=3)
     ap.add_argument("--no-bare", action="store_true", help="skip the bare-HTTP floor")
+    ap.add_argument(
+        "--no-unguarded", action="store_true", help="skip the gateway with guardrails off"
+    )
+    ap.add_argument(
+        "--no-in-process", action="store_true", help="skip the gateway app called in process"
+    )
     ap.add_argument("--no-queue", action="store_true", help="skip the saturated queue")
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args()
@@ -660,10 +818,18 @@ def main() -> None:
     print(f"load before: {load()}; {os.cpu_count()} CPUs; in {work}", file=sys.stderr)
 
     with contextlib.ExitStack() as servers:
-        gw = servers.enter_context(gateway(work / "gateway", config("production")))
+        gateways = {GATEWAY: servers.enter_context(gateway(work / "gateway", config("production")))}
+        if not args.no_unguarded:
+            off = config("production") + NO_GUARDRAILS
+            gateways[UNGUARDED] = servers.enter_context(gateway(work / "unguarded", off))
         floor = None if args.no_bare else servers.enter_context(bare(work / "bare"))
         print(f"servers up, load {load()}", file=sys.stderr)
-        results = anyio.run(overhead, gw, floor, levels, args.requests, args.rounds, args.seed)
+        apps = {} if args.no_in_process else {IN_PROCESS: work / "gateway"}
+        if not args.no_in_process and not args.no_unguarded:
+            apps[IN_PROCESS_UNGUARDED] = work / "unguarded"
+        results = anyio.run(
+            overhead, gateways, floor, levels, args.requests, args.rounds, args.seed, apps
+        )
     after_overhead = load()
     sat = None
     if not args.no_queue:
@@ -681,7 +847,10 @@ def main() -> None:
     )
     print(overhead_table(results))
     print(
-        "\nadded = gateway minus direct at that percentile; short / long: the mix's two kinds "
+        "\nadded = the row's gateway minus direct at that percentile; HTTP: agenthost gateway "
+        "on a loopback port; in process: its ASGI app called in this process (no uvicorn, "
+        "sockets or client); guardrails: the default policy (on) or [guardrails] enabled = "
+        "false (off); short / long: the mix's two kinds "
         "alone. Above concurrency 1 the client, the servers and the direct router share the "
         "cores: CPU queueing is in every column, not only the gateway's."
     )

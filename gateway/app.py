@@ -20,7 +20,6 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -29,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from agents.budget import Budget, BudgetExceeded, BudgetMeter, Spent
@@ -56,8 +55,10 @@ from gateway.limits import Caller, RateLimiter
 from gateway.metrics import CONTENT_TYPE, Metrics
 from gateway.queue import QueueFull, RequestQueue
 from gateway.runs import RunManager
-from guardrails import Guard, Source, Vault, Verdict
-from host.guarding import span_attributes, withheld_notice
+from gateway.screening import SCREEN_THREADS, check, screen
+from gateway.sse import EventStream
+from guardrails import Source
+from host.guarding import span_attributes
 from inference.accounting import FREE, Price
 from inference.backend import closing
 from inference.openai_wire import estimate_tokens
@@ -65,7 +66,6 @@ from inference.types import (
     ChatRequest,
     Finish,
     Generated,
-    Message,
     TextDelta,
     Usage,
     UsageEvent,
@@ -79,6 +79,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("agenthost.gateway")
 
 METRICS_ROLES = frozenset({"metrics", "admin"})
+NO_CACHE = {"Cache-Control": "no-cache"}
 BATCH_S = 0.2  # how long finished completions gather before they are written together
 
 
@@ -99,6 +100,9 @@ class Front:
     def __init__(self, app: ASGI, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
+        # the labelled children, looked up once: labels() takes a lock and builds a tuple
+        self._counted: dict[tuple[str, int], Any] = {}
+        self._timed: dict[str, Any] = {}
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -130,11 +134,21 @@ class Front:
             with logctx.request_scope(rid):
                 await self.app(scope, receive, sending)
         finally:
-            route = _route_label(scope.get("path", ""))
-            self.metrics.requests.labels(route, str(status)).inc()
-            self.metrics.seconds.labels(route).observe(time.perf_counter() - started)
-            if status in (401, 403):
-                self.metrics.refused.labels("auth").inc()
+            self._count(_route_label(scope.get("path", "")), status, time.perf_counter() - started)
+
+    def _count(self, route: str, status: int, seconds: float) -> None:
+        counted = self._counted.get((route, status))
+        if counted is None:
+            counted = self._counted[route, status] = self.metrics.requests.labels(
+                route, str(status)
+            )
+        counted.inc()
+        timed = self._timed.get(route)
+        if timed is None:
+            timed = self._timed[route] = self.metrics.seconds.labels(route)
+        timed.observe(seconds)
+        if status in (401, 403):
+            self.metrics.refused.labels("auth").inc()
 
 
 class BodyCap:
@@ -273,6 +287,7 @@ class Gateway:
         self.runs = RunManager(host, self.events, self.queue)
         self.metrics = Metrics()
         self.recorder = CallRecorder(host.store)
+        self.screeners = anyio.CapacityLimiter(SCREEN_THREADS)  # for long prompts and replies
 
     # ---- who is asking ----------------------------------------------------------------
 
@@ -358,7 +373,10 @@ class Gateway:
             chat = to_request(body, self.tiers)
         except BadChatRequest as exc:
             return _error(400, str(exc), "invalid_request_error", param=exc.param)
-        chat, verdict = screen_messages(self.host.guard, chat, principal.tenant)
+        full = self.queue.refusal()  # before the guardrails' and budgets' work, not after
+        if full is not None:
+            return self._queue_full(full)
+        chat, verdict = await screen(self.host.guard, chat, principal.tenant, self.screeners)
         if verdict is not None:
             self.metrics.refused.labels("guardrails").inc()
             return _error(
@@ -389,18 +407,13 @@ class Gateway:
             await slot.enter_async_context(self.queue.slot(self.priority(principal)))
         except QueueFull as exc:
             meter.end_call(None)
-            self.metrics.refused.labels("queue_full").inc()
-            return _error(
-                503, str(exc), "server_error", code="queue_full",
-                headers={"Retry-After": str(exc.retry_after_s)},
-            )  # fmt: skip
+            return self._queue_full(exc)
         reply = Completion(body.model or "agenthost")
         caller = self.caller(request.scope)
         record = BackgroundTask(self._record, state, span, caller, reply, request.state.request_id)
         if body.stream:
             stream = self._stream(chat, meter, reply, slot, body.include_usage)
-            return StreamingResponse(stream, media_type="text/event-stream", background=record,
-                                     headers={"Cache-Control": "no-cache"})  # fmt: skip
+            return EventStream(stream, headers=NO_CACHE, background=record)
         try:
             async for _ in self._generate(chat, meter, reply):
                 pass
@@ -409,13 +422,22 @@ class Gateway:
         finally:
             await slot.aclose()
         if reply.text:  # a whole reply is checked before it leaves (a stream is not)
-            out = self.host.guard.check(reply.text, Source.OUTPUT, tenant=principal.tenant)
+            out = await check(
+                self.host.guard, reply.text, Source.OUTPUT, principal.tenant, self.screeners
+            )
             if out.acted:
                 span.attributes.update(span_attributes(out))
             reply.text = out.text
             if out.blocked:
                 reply.finish, reply.calls = "content_filter", []
         return JSONResponse(reply.whole(), background=record)
+
+    def _queue_full(self, exc: QueueFull) -> Response:
+        self.metrics.refused.labels("queue_full").inc()
+        return _error(
+            503, str(exc), "server_error", code="queue_full",
+            headers={"Retry-After": str(exc.retry_after_s)},
+        )  # fmt: skip
 
     async def _generate(
         self, chat: ChatRequest, meter: BudgetMeter, reply: Completion
@@ -622,34 +644,7 @@ class Gateway:
                 payload = json.dumps(data, separators=(",", ":"))
                 yield f"id: {seq}\nevent: {kind}\ndata: {payload}\n\n".encode()
 
-        return StreamingResponse(sse(), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache"})  # fmt: skip
-
-
-def screen_messages(
-    guard: Guard, chat: ChatRequest, tenant: str
-) -> tuple[ChatRequest, Verdict | None]:
-    """``chat`` with its user and tool messages checked as a run's task and tool results
-    are: redacted (placeholders are not revealed back: the caller runs its own tools),
-    a tool message withheld with a notice; the blocking verdict when one was blocked."""
-    vault = Vault()
-    messages: list[Message] = []
-    changed = False
-    for m in chat.messages:
-        source = SOURCE_OF_ROLE.get(m.role)
-        if source is None or not m.content:
-            messages.append(m)
-            continue
-        verdict = guard.check(m.content, source, tenant=tenant, vault=vault)
-        if verdict.blocked:
-            return chat, verdict
-        text = withheld_notice(verdict) if verdict.withheld else verdict.text
-        changed = changed or text != m.content
-        messages.append(replace(m, content=text))
-    return (chat.with_(messages=tuple(messages)) if changed else chat), None
-
-
-SOURCE_OF_ROLE = {"user": Source.USER, "tool": Source.TOOL}
+        return EventStream(sse(), headers=NO_CACHE)
 
 
 def _route_label(path: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -122,13 +123,14 @@ class ChatBody(BaseModel):
 
 
 def parse_body(raw: bytes) -> ChatBody:
+    # pydantic parses and validates in one pass (about half the time of json.loads first)
     try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BadChatRequest(f"the body is not JSON: {exc}") from None
-    try:
-        return ChatBody.model_validate(data)
+        return ChatBody.model_validate_json(raw)
     except ValidationError as exc:
+        first = exc.errors()[0]
+        if first["type"] == "json_invalid":
+            reason = str(first["ctx"].get("error", "")) if "ctx" in first else first["msg"]
+            raise BadChatRequest(f"the body is not JSON: {reason}") from None
         message, where = first_error(exc)
         raise BadChatRequest(message, where or None) from None
 
@@ -294,6 +296,10 @@ class Completion:
             ).encode()
         if usage is not None:
             return self._head + f'[],"usage":{_json(usage)}}}\n\n'.encode()
+        if finish is None and len(delta) == 1 and type(delta.get("content")) is str:
+            # a token: most chunks of a stream are this one shape, built without an encoder
+            text = _json_string(delta["content"])
+            return b"".join((self._head, _TOKEN_HEAD, text.encode(), _TOKEN_TAIL))
         tail = f'[{{"index":0,"delta":{_json(delta)},"finish_reason":{_json(_finish(finish))}}}]}}'
         return self._head + tail.encode() + b"\n\n"
 
@@ -320,10 +326,12 @@ class Completion:
 
 
 DONE = b"data: [DONE]\n\n"
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
+_TOKEN_HEAD = b'[{"index":0,"delta":{"content":'
+_TOKEN_TAIL = b'},"finish_reason":null}]}\n\n'
+# one encoder for every chunk: json.dumps with separators builds a new one per call
+_json = json.JSONEncoder(separators=(",", ":")).encode
+# what _json does to a str (the C escaper it calls), for a token's text
+_json_string: Callable[[str], str] = json.encoder.encode_basestring_ascii
 
 
 def _finish(reason: FinishReason | None) -> str | None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
@@ -46,6 +47,7 @@ Kind = Literal["requests", "tokens"]
 # request that overshoots leaves the scope in debt and it waits longer (see charge()).
 _UNBOUNDED = 2**31 - 1
 _KEY_PREFIX = "agenthost"
+_REMEMBERED = 4096  # callers whose applicable limits are kept (a request's hot path builds none)
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,7 @@ class _Limit:
     def ids(self) -> tuple[str, str, str]:
         return (self.kind, self.scope, self.subject)
 
-    @property
+    @cached_property
     def key(self) -> str:
         return self.item.key_for(*self.ids)
 
@@ -145,6 +147,7 @@ class RateLimiter:
         self._storage = storage
         self._counters: SlidingWindowCounterSupport = storage
         self._window = SlidingWindowCounterRateLimiter(storage)
+        self._limits: dict[tuple[Caller, Kind], list[_Limit]] = {}
 
     async def admit(self, caller: Caller) -> Refusal | None:
         """Count one request against each request-rate limit that applies, and refuse when one
@@ -200,6 +203,15 @@ class RateLimiter:
         return None
 
     def _applicable(self, caller: Caller, kind: Kind) -> list[_Limit]:
+        """The limits ``kind`` that apply to ``caller`` (the same every request: kept)."""
+        found = self._limits.get((caller, kind))
+        if found is None:
+            if len(self._limits) >= _REMEMBERED:
+                self._limits.clear()
+            found = self._limits[caller, kind] = self._limits_for(caller, kind)
+        return found
+
+    def _limits_for(self, caller: Caller, kind: Kind) -> list[_Limit]:
         config = self.config
         tenant = config.tenants.get(caller.tenant, config.tenant)
         key_rpm = caller.key_rpm if caller.key_rpm is not None else config.key.rpm

@@ -102,6 +102,13 @@ class RequestQueue:
             mean_service_s=self._mean_service_s,
         )
 
+    def refusal(self) -> QueueFull | None:
+        """The ``QueueFull`` a new request would get now (counted as refused), or None: for a
+        caller to turn it away before it does costly work first. ``slot`` still decides."""
+        if self._free > 0 or self._waiting < self.config.max_waiting:
+            return None
+        return self._full()
+
     def retry_after_s(self) -> int:
         """Seconds until a new request would likely get a slot: the waiters ahead of it and
         itself, spread over the slots, times the mean service time; at least 1 (also before
@@ -115,10 +122,7 @@ class RequestQueue:
             self._free -= 1
             return
         if not admitted and self._waiting >= self.config.max_waiting:
-            raise self._refuse(
-                f"the request queue is full ({self._waiting} waiting for "
-                f"{self.config.slots} model slots)"
-            )
+            raise self._full()
         waiter = _Waiter()
         self._lines.setdefault(priority, deque()).append(waiter)
         self._waiting += 1
@@ -158,6 +162,12 @@ class RequestQueue:
         if not line:
             del self._lines[priority]
         self._waiting -= 1
+
+    def _full(self) -> QueueFull:
+        return self._refuse(
+            f"the request queue is full ({self._waiting} waiting for "
+            f"{self.config.slots} model slots)"
+        )
 
     def _refuse(self, why: str) -> QueueFull:
         self._refused += 1

@@ -101,6 +101,25 @@ async def test_a_full_queue_refuses_a_new_request_at_once() -> None:
     assert queue.stats().refused == 1
 
 
+async def test_refusal_says_beforehand_what_a_new_request_would_get() -> None:
+    """The gateway asks before it screens a prompt: the answer is the slot's own."""
+    queue = make_queue(max_waiting=1, max_wait_s=600)
+    assert queue.refusal() is None  # a free slot
+    held = await take(queue, 0)
+    assert queue.refusal() is None  # room in the line
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(take, queue, 1)
+        await anyio.wait_all_tasks_blocked()
+        refused = queue.refusal()
+        assert isinstance(refused, QueueFull)
+        assert str(refused).startswith("the request queue is full (1 waiting for 1 model slots)")
+        assert refused.retry_after_s >= 1
+        assert queue.stats().refused == 1
+        tg.cancel_scope.cancel()
+    await held.aclose()
+    assert queue.refusal() is None
+
+
 async def test_waiting_past_max_wait_s_is_refused() -> None:
     queue = make_queue(max_wait_s=0.01)
     held = await take(queue, 0)
