@@ -43,7 +43,11 @@ from guardrails.types import Finding, Source
 # an insult is aimed at someone; the model's score of a sentence that names no one is damped
 TARGETED = re.compile(
     r"(?i)\b(you|your|you're|youre|ur|u|yourself|he|she|they|him|her|them|his|their|"
-    r"people like|this (?:guy|person|idiot)|everyone)\b"
+    r"people like|this (?:guy|person|idiot)|everyone|whoever|anyone who|the (?:author|guy|person"
+    r"|people|folks) who)\b"
+    # an insult said of someone: "… is a complete idiot"
+    r"|\b(?:is|are|was|were)\s+(?:an?\s+)?(?:(?:complete|total|absolute|utter|real|such)\s+)?"
+    r"(?:an?\s+)?(?:idiots?|morons?|imbeciles?|jerks?|clowns?|losers?|fools?)\b"
 )
 UNTARGETED = 0.65
 
