@@ -4,7 +4,7 @@ not answer a pending ``receive()`` when the response ends, and ASGI 2.4's ``OSEr
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
 from typing import Any
 
 import anyio
@@ -24,7 +24,7 @@ class Server:
     def __init__(self, *, wakes: bool = True, spec: str = "2.3") -> None:
         self.wakes = wakes
         self.scope: dict[str, Any] = {"type": "http", "asgi": {"spec_version": spec}}
-        self.sent: list[dict[str, Any]] = []
+        self.sent: list[MutableMapping[str, Any]] = []
         self.ended = anyio.Event()
         self.receive_cancelled = False
 
@@ -36,7 +36,7 @@ class Server:
             raise
         return {"type": "http.disconnect"}
 
-    async def send(self, message: dict[str, Any]) -> None:
+    async def send(self, message: MutableMapping[str, Any]) -> None:
         self.sent.append(message)
         if self.wakes and message["type"] == "http.response.body" and not message["more_body"]:
             self.ended.set()
@@ -106,7 +106,7 @@ async def test_a_client_that_leaves_stops_the_stream() -> None:
 async def test_on_asgi_2_4_a_closed_connection_is_a_client_disconnect() -> None:
     server, body = Server(spec="2.4"), Body()
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         if message["type"] == "http.response.body" and message["body"] == b"data: 1\n\n":
             raise OSError("the client went away")
         server.sent.append(message)
