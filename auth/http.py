@@ -2,11 +2,18 @@
 authorization spec's bearer scheme). A request without ``Authorization: Bearer <key>``, or
 with a key that is unknown or revoked, gets 401 and ``WWW-Authenticate: Bearer``; a key
 without the role the listener requires gets 403. A good key's principal goes into the ASGI
-scope (``scope["state"]["principal"]``) for the app to scope the request by."""
+scope (``scope["state"]["principal"]``) for the app to scope the request by.
+
+A client address that has failed ``MAX_FAILURES`` times within ``FAILURE_WINDOW_S`` gets 429
+with ``Retry-After`` until its window ends, before any key is looked up: guessing keys, or
+flooding the key store with lookups, is limited per address, also on listeners that have no
+rate limits of their own. A key already verified (still in the verdict cache) is let through
+even then, so a flood from a shared address does not lock out its known clients."""
 
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from contextlib import contextmanager
@@ -22,6 +29,8 @@ Send = Callable[[Any], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 CACHE_S = 5.0  # a key's verdict is kept this long (a revoke takes effect within it)
+MAX_FAILURES = 30  # failed authentications an address may have in one window
+FAILURE_WINDOW_S = 60.0
 
 
 class BearerAuth:
@@ -33,13 +42,18 @@ class BearerAuth:
         role: str | None = None,
         open_paths: tuple[str, ...] = ("/healthz",),
         clock: Callable[[], float] = time.monotonic,
+        max_failures: int = MAX_FAILURES,
+        failure_window_s: float = FAILURE_WINDOW_S,
     ) -> None:
         self.app = app
         self.keys = keys
         self.role = role
         self.open_paths = open_paths
         self.clock = clock
+        self.max_failures = max_failures
+        self.failure_window_s = failure_window_s
         self._seen: dict[str, tuple[float, KeyRow | None]] = {}
+        self._failed: dict[str, tuple[float, int]] = {}  # address -> (window start, failures)
 
     async def __call__(
         self,
@@ -51,11 +65,21 @@ class BearerAuth:
             await self.app(scope, receive, send)
             return
         secret = _bearer(scope)
+        address = _address(scope)
+        wait = self._locked_out(address)
+        if wait is not None and not self._known_good(secret):
+            await _refuse(
+                send, 429, f"too many failed authentications from {address}; retry in {wait} s",
+                retry_after=wait,
+            )  # fmt: skip
+            return
         if secret is None:
+            self._failure(address)
             await _refuse(send, 401, "a bearer key is required (Authorization: Bearer <key>)")
             return
         row = await self._verify(secret)
         if row is None:
+            self._failure(address)
             await _refuse(send, 401, "the key is unknown or revoked")
             return
         if self.role is not None and self.role not in row.roles:
@@ -65,6 +89,31 @@ class BearerAuth:
         scope["state"]["key_id"] = row.id
         scope["state"]["key_rpm"] = row.rpm
         await self.app(scope, receive, send)
+
+    def _locked_out(self, address: str) -> int | None:
+        """Seconds until ``address`` may try again, if it has used up its failures."""
+        entry = self._failed.get(address)
+        if entry is None:
+            return None
+        start, failures = entry
+        left = start + self.failure_window_s - self.clock()
+        if left <= 0:
+            del self._failed[address]
+            return None
+        return max(1, math.ceil(left)) if failures >= self.max_failures else None
+
+    def _failure(self, address: str) -> None:
+        now = self.clock()
+        start, failures = self._failed.get(address, (now, 0))
+        if now - start >= self.failure_window_s:
+            start, failures = now, 0
+        if len(self._failed) > 10_000:
+            self._failed.clear()  # a crude bound: a flood of addresses starts them all afresh
+        self._failed[address] = (start, failures + 1)
+
+    def _known_good(self, secret: str | None) -> bool:
+        hit = self._seen.get(secret) if secret is not None else None
+        return hit is not None and hit[1] is not None and self.clock() - hit[0] < CACHE_S
 
     async def _verify(self, secret: str) -> KeyRow | None:
         now = self.clock()
@@ -78,6 +127,11 @@ class BearerAuth:
         return row
 
 
+def _address(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
 def _bearer(scope: Scope) -> str | None:
     for name, value in scope.get("headers") or ():
         if name.lower() == b"authorization":
@@ -87,11 +141,13 @@ def _bearer(scope: Scope) -> str | None:
     return None
 
 
-async def _refuse(send: Send, status: int, message: str) -> None:
+async def _refuse(send: Send, status: int, message: str, *, retry_after: int | None = None) -> None:
     body = json.dumps({"error": {"code": status, "message": message}}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     if status == 401:
         headers.append((b"www-authenticate", b'Bearer realm="agenthost"'))
+    if retry_after is not None:
+        headers.append((b"retry-after", str(retry_after).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from auth.http import BearerAuth
-from auth.keys import KeyStore, UnknownKey, digest
+from auth.keys import KeyRow, KeyStore, UnknownKey, digest
 from core.errors import InvalidRequest
 from memory.sessions import make_engine
 
@@ -102,3 +102,52 @@ def test_the_cli_makes_lists_and_revokes_keys(tmp_path: Path) -> None:
     assert cli("revoke", "nope").returncode == 2
     bad = cli("create", "--tenant", "acme", "--user", "alice", "--rpm", "0")
     assert bad.returncode == 2
+
+
+async def test_an_address_that_keeps_failing_is_held_off(keys: KeyStore) -> None:
+    now = [0.0]
+    guarded = BearerAuth(echo, keys, clock=lambda: now[0], max_failures=3, failure_window_s=60)
+    good = keys.create(tenant="acme", user="alice")
+    looked_up: list[str] = []
+    verify = keys.verify
+
+    def counted(secret: str) -> KeyRow | None:
+        looked_up.append(secret)
+        return verify(secret)
+
+    keys.verify = counted  # type: ignore[method-assign]
+
+    def client(address: str) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=guarded, client=(address, 4000))
+        return httpx.AsyncClient(transport=transport, base_url="http://test")
+
+    async with client("203.0.113.7") as http, client("198.51.100.2") as other:
+        ok = await http.post("/mcp", headers={"Authorization": f"Bearer {good.secret}"})
+        assert ok.status_code == 200  # verified, now in the verdict cache
+        for guess in ("ahk_a", "ahk_b"):
+            assert (
+                await http.post("/mcp", headers={"Authorization": f"Bearer {guess}"})
+            ).status_code == 401
+        assert (await http.post("/mcp")).status_code == 401  # no key at all is a failure too
+        looked_up.clear()
+        now[0] += 2
+        held = await http.post("/mcp", headers={"Authorization": "Bearer ahk_c"})
+        assert held.status_code == 429
+        assert held.headers["retry-after"] == "58"  # the window's rest
+        assert "too many failed authentications" in held.json()["error"]["message"]
+        assert looked_up == []  # refused before the store was asked
+        # a key this listener verified moments ago (in its verdict cache) still works there
+        now[0] += 1
+        known = await http.post("/mcp", headers={"Authorization": f"Bearer {good.secret}"})
+        assert known.status_code == 200
+        # another address is not affected
+        assert (
+            await other.post("/mcp", headers={"Authorization": "Bearer ahk_d"})
+        ).status_code == 401
+        now[0] += 2  # past its verdict cache the good key is held off like any other
+        assert (
+            await http.post("/mcp", headers={"Authorization": f"Bearer {good.secret}"})
+        ).status_code == 429
+        now[0] += 55  # the window is over: the address may try again
+        again = await http.post("/mcp", headers={"Authorization": "Bearer ahk_e"})
+        assert again.status_code == 401
