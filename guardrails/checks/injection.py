@@ -1146,7 +1146,11 @@ class Model:
 
     def window_scores(self, text: str, source: Source) -> npt.NDArray[np.float64]:
         """The classifier's probability for each window of ``text`` (already normalized),
-        in the order of ``windows(text)``.
+        in the order of ``windows(text)``."""
+        return self.unit_scores(units(text), source)
+
+    def unit_scores(self, parts: list[str], source: Source) -> npt.NDArray[np.float64]:
+        """``window_scores`` of a text already cut into ``parts`` (its ``units``).
 
         The same numbers as ``window_matrix`` rows times the weights, without building that
         matrix (scipy's sparse products cost milliseconds per call at this width, and the
@@ -1159,16 +1163,16 @@ class Model:
         segs: list[str] = []
         left: list[int] = []  # each window's first segment, and its second (-1: none)
         right: list[int] = []
-        for unit in units(text):
+        for unit in parts:
             at = len(segs)
-            parts = segments(unit)
-            segs.extend(parts)
-            if len(parts) == 1:
+            pieces = segments(unit)
+            segs.extend(pieces)
+            if len(pieces) == 1:
                 left.append(at)
                 right.append(-1)
             else:
-                left.extend(range(at, at + len(parts) - 1))
-                right.extend(range(at + 1, at + len(parts)))
+                left.extend(range(at, at + len(pieces) - 1))
+                right.extend(range(at + 1, at + len(pieces)))
         width = self.width
         keys = self.hashed(segs)  # row * width + feature, one per token (repeats included)
         if not keys.size:
@@ -1266,7 +1270,7 @@ class InjectionCheck:
             inner, name = rule_score("\n\n".join(parts), source)
             if inner > best:
                 best, rule = inner, name
-        clf = (self._classifier or model()).score(norm, source)
+        clf = float((self._classifier or model()).unit_scores(parts, source).max())
         words = _WORD.findall(norm)
         if len(words) >= 20 and len(set(words)) < len(words) * 0.2:
             # one word over and over ("word word word …", a filler) is no instruction
