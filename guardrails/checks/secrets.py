@@ -17,11 +17,11 @@ Three sources of patterns, one check:
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from re import Pattern
 
+from guardrails.lazy import Once
 from guardrails.types import Finding, Source
 
 
@@ -300,9 +300,8 @@ class SecretsCheck:
     name = "secrets"
 
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
-        self._rules: list[Rule] | None = None
-        self._prefilter: _Prefilter | None = None
-        self._lock = threading.Lock()
+        # detect-secrets imports requests and its plugins: once, when first needed
+        self._prefilter = Once(lambda: _Prefilter([*_plugin_rules(), *RULES]))
         self.known = sorted(
             {
                 value
@@ -314,14 +313,7 @@ class SecretsCheck:
         )
 
     def rules(self) -> list[Rule]:
-        # detect-secrets imports requests and its plugins: once, when first needed
-        if self._rules is None:
-            with self._lock:
-                if self._rules is None:
-                    rules = [*_plugin_rules(), *RULES]
-                    self._prefilter = _Prefilter(rules)
-                    self._rules = rules
-        return self._rules
+        return self._prefilter().rules
 
     def scan(self, text: str, source: Source) -> list[Finding]:
         found: list[Finding] = []
@@ -333,9 +325,7 @@ class SecretsCheck:
                 )
                 start = text.find(value, start + len(value))
         lower = text.lower()
-        self.rules()
-        assert self._prefilter is not None
-        for rule in self._prefilter.applicable(text, lower):
+        for rule in self._prefilter().applicable(text, lower):
             for m in rule.pattern.finditer(text):
                 group = 0
                 if not rule.whole:
