@@ -2,8 +2,9 @@
 sees them, and a whole reply checked before it leaves.
 
 A prompt's checks take about 1 ms per KB of text (measured on the benchmark's mix: ~0.8 ms
-for a 200-character prompt, ~9 ms for 8 KB). A long text is checked in a worker
-thread, so one long prompt does not hold up every other request on the event loop; a short
+for a 200-character prompt, ~9 ms for 8 KB). A long text (all of a request's screened
+messages together; ``host.guarding.THREAD_FROM_CHARS``, as for a run's checks) is checked in
+a worker thread, so one long prompt does not hold up every other request on the event loop; a short
 one on the loop, where the check costs less than the hop to a thread and back (~50-100 µs).
 The guard's checks are pure, so one guard serves both. They hold the GIL for most of their
 time, so more threads than ``SCREEN_THREADS`` would not check more a second, only take
@@ -16,14 +17,11 @@ from dataclasses import replace
 from functools import partial
 
 import anyio
-import anyio.to_thread
 
 from guardrails import Guard, Source, Vault, Verdict
-from host.guarding import withheld_notice
+from host.guarding import off_loop_if_long, withheld_notice
 from inference.types import ChatRequest, Message
 
-# texts at least this long (all of a request's screened messages together) go to a thread
-OFF_LOOP_CHARS = 4096
 SCREEN_THREADS = 2  # threads checking long texts at once (a Gateway's ``screeners``)
 SOURCE_OF_ROLE = {"user": Source.USER, "tool": Source.TOOL}
 
@@ -34,9 +32,7 @@ async def screen(
     """``screen_messages``, in a worker thread (one of ``limiter``'s) when the messages are
     long."""
     size = sum(len(m.content) for m in chat.messages if m.role in SOURCE_OF_ROLE)
-    if size < OFF_LOOP_CHARS:
-        return screen_messages(guard, chat, tenant)
-    return await anyio.to_thread.run_sync(screen_messages, guard, chat, tenant, limiter=limiter)
+    return await off_loop_if_long(size, partial(screen_messages, guard, chat, tenant), limiter)
 
 
 async def check(
@@ -48,10 +44,8 @@ async def check(
 ) -> Verdict:
     """``guard``'s verdict on ``text``, in a worker thread (one of ``limiter``'s) when it is
     long."""
-    if len(text) < OFF_LOOP_CHARS:
-        return guard.check(text, source, tenant=tenant)
     verdict = partial(guard.check, text, source, tenant=tenant)
-    return await anyio.to_thread.run_sync(verdict, limiter=limiter)
+    return await off_loop_if_long(len(text), verdict, limiter)
 
 
 def screen_messages(

@@ -11,7 +11,8 @@ the event loop keeps serving other runs.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 import anyio
 
@@ -21,6 +22,20 @@ from agents.state import RunState, Span
 from guardrails import Guard, Source, Vault, Verdict
 
 THREAD_FROM_CHARS = 4000  # shorter texts are checked inline (a thread hop costs more)
+
+T = TypeVar("T")
+
+
+async def off_loop_if_long(
+    chars: int, work: Callable[[], T], limiter: anyio.CapacityLimiter | None = None
+) -> T:
+    """``work()``, which checks ``chars`` characters: inline when they are fewer than
+    ``THREAD_FROM_CHARS``, else in a worker thread (one of ``limiter``'s), so the event loop
+    keeps serving other runs and requests meanwhile."""
+    if chars < THREAD_FROM_CHARS:
+        return work()
+    return await anyio.to_thread.run_sync(work, limiter=limiter)
+
 
 SpanSink = Callable[[Span], Awaitable[None]]
 
@@ -46,12 +61,8 @@ class RunGuard:
 
     async def check(self, text: str, source: Source, subject: str = "") -> Verdict:
         """``text``'s verdict, recorded as a guardrail span (never the text itself)."""
-        if len(text) < THREAD_FROM_CHARS:
-            verdict = self.guard.check(text, source, tenant=self.tenant, vault=self.vault)
-        else:
-            verdict = await anyio.to_thread.run_sync(
-                lambda: self.guard.check(text, source, tenant=self.tenant, vault=self.vault)
-            )
+        work = partial(self.guard.check, text, source, tenant=self.tenant, vault=self.vault)
+        verdict = await off_loop_if_long(len(text), work)
         await self._report(verdict, subject)
         return verdict
 

@@ -18,7 +18,7 @@ import openai
 import pytest
 
 from auth.keys import KeyStore
-from gateway.screening import OFF_LOOP_CHARS
+from host.guarding import THREAD_FROM_CHARS
 from memory.sessions import SessionStore, make_engine
 from tests.host.conftest import TEST_SERVER
 from tests.host.test_host_edges import free_port
@@ -210,7 +210,7 @@ async def test_long_messages_pass_the_guardrails_too(gateway: Gateway) -> None:
     """Messages long enough to be screened in a worker thread are redacted and refused the
     same (the model echoes the first user message it got)."""
     padding = " ".join(["the tide rises and falls along a quiet shore"] * 120)  # ~5.5 KB
-    assert len(padding) >= OFF_LOOP_CHARS
+    assert len(padding) >= THREAD_FROM_CHARS
     async with client(gateway, gateway.key()) as ai:
         whole = await ai.chat.completions.create(
             model="agenthost",
