@@ -7,9 +7,13 @@ read to ``[DONE]`` and the end of the body) and not:
 
 1. **direct**, the floor: ``Router.stream`` in this process, built by ``build_router`` from
    the same ``[inference]`` config the gateway gets;
-2. **bare HTTP**: a bare ASGI app on uvicorn (``gateway_scripts.bare_app``, a process of its
-   own) that answers the same bytes the gateway would, with no key, limit, queue or model:
-   what uvicorn, h11 and the client cost by themselves;
+2. **bare HTTP**: the same router behind a bare ASGI app on uvicorn (``gateway_scripts.
+   bare_app``, a process of its own) that answers the same bytes the gateway would, with no
+   key, limit, queue, guardrail or bookkeeping: bare minus direct is what uvicorn, h11 and
+   the client cost by themselves, and a gateway minus bare is what the gateway adds over
+   HTTP (the "over bare HTTP" column). (Before 2026-12-02 this floor answered without the
+   model, so its latency lacked the router's ~1 ms a request, and the HTTP rows read as
+   ~1-2.5 ms slower than the in-process ones "for no known reason".)
 3. **gateway**: ``agenthost gateway`` on a loopback port, a process of its own, a real key,
    the default ``[guardrails]`` policy (every prompt screened, every whole reply checked);
 4. **gateway, guardrails off**: the same with ``[guardrails] enabled = false`` (skip it with
@@ -194,11 +198,14 @@ def gateway(workdir: Path, toml: str) -> contextlib.AbstractContextManager[Serve
     return serving(workdir, argv, {"AGENTHOST_CONFIG": str(workdir / "agenthost.toml")})
 
 
-def bare(workdir: Path) -> contextlib.AbstractContextManager[Server]:
-    # uvicorn as serve_http runs it (its defaults: the same loop and HTTP implementation)
+def bare(workdir: Path, toml: str) -> contextlib.AbstractContextManager[Server]:
+    # uvicorn as serve_http runs it (its defaults: the same loop and HTTP implementation),
+    # around a router built from the same [inference] as the gateway's
+    from benchmarks.gateway_scripts import ROUTER_CONFIG
+
     app = "benchmarks.gateway_scripts:bare_app"
     argv = [sys.executable, "-m", "uvicorn", app, "--port", "{port}", "--log-level", "warning"]
-    return serving(workdir, argv, {})
+    return serving(workdir, argv, {ROUTER_CONFIG: str(configured(workdir, toml))})
 
 
 # ---- one request, each way -------------------------------------------------------------
@@ -485,8 +492,10 @@ class Level:
     stream: bool
     paths: dict[str, Timings]
 
-    def added(self, q: float, shape: str | None = None, gateway: str = GATEWAY) -> float:
-        return self.paths[gateway].ms(q, shape) - self.paths["direct"].ms(q, shape)
+    def added(
+        self, q: float, shape: str | None = None, gateway: str = GATEWAY, floor: str = "direct"
+    ) -> float:
+        return self.paths[gateway].ms(q, shape) - self.paths[floor].ms(q, shape)
 
 
 async def overhead(
@@ -714,6 +723,8 @@ def overhead_table(levels: list[Level]) -> str:
     ways = " / ".join([*(n.removesuffix(" HTTP") for n in floors), "gw"])
     head = ["concurrency", "mode", "gateway, guardrails", *(f"{n} p50 / p95" for n in floors)]
     head += ["gateway p50 / p95", "**added p50 / p95**", "added p50 short / long"]
+    if "bare HTTP" in floors:
+        head += ["**over bare HTTP p50 / p95**"]
     head += [f"first token p50: {ways}", f"req/s: {ways}"]
     lines = ["| " + " | ".join(head) + " |", "|---|---|---|" + "---:|" * (len(head) - 3)]
     for lv in levels:
@@ -729,6 +740,11 @@ def overhead_table(levels: list[Level]) -> str:
             row += [
                 f"**{lv.added(50, None, gateway):+.2f} / {lv.added(95, None, gateway):+.2f}**",
                 f"{lv.added(50, 'short', gateway):+.2f} / {lv.added(50, 'long', gateway):+.2f}",
+            ]
+            if "bare HTTP" in floors:
+                over = [lv.added(q, None, gateway, "bare HTTP") for q in (50, 95)]
+                row += ["" if where != "HTTP" else f"**{over[0]:+.2f} / {over[1]:+.2f}**"]
+            row += [
                 " / ".join(f"{p.first_ms(50):.2f}" for p in paths) if lv.stream else "",
                 " / ".join(f"{p.rate:.0f}" for p in paths),
             ]
@@ -819,10 +835,10 @@ def main() -> None:
 
     with contextlib.ExitStack() as servers:
         gateways = {GATEWAY: servers.enter_context(gateway(work / "gateway", config("production")))}
+        off = config("production") + NO_GUARDRAILS
         if not args.no_unguarded:
-            off = config("production") + NO_GUARDRAILS
             gateways[UNGUARDED] = servers.enter_context(gateway(work / "unguarded", off))
-        floor = None if args.no_bare else servers.enter_context(bare(work / "bare"))
+        floor = None if args.no_bare else servers.enter_context(bare(work / "bare", off))
         print(f"servers up, load {load()}", file=sys.stderr)
         apps = {} if args.no_in_process else {IN_PROCESS: work / "gateway"}
         if not args.no_in_process and not args.no_unguarded:
@@ -847,11 +863,13 @@ def main() -> None:
     )
     print(overhead_table(results))
     print(
-        "\nadded = the row's gateway minus direct at that percentile; HTTP: agenthost gateway "
-        "on a loopback port; in process: its ASGI app called in this process (no uvicorn, "
-        "sockets or client); guardrails: the default policy (on) or [guardrails] enabled = "
-        "false (off); short / long: the mix's two kinds "
-        "alone. Above concurrency 1 the client, the servers and the direct router share the "
+        "\nadded = the row's gateway minus direct at that percentile (in process: the "
+        "gateway's own code); over bare HTTP = an HTTP gateway minus the bare floor (the same "
+        "router behind uvicorn and nothing else): what the gateway adds over HTTP; HTTP: "
+        "agenthost gateway on a loopback port; in process: its ASGI app called in this process "
+        "(no uvicorn, sockets or client); guardrails: the default policy (on) or [guardrails] "
+        "enabled = false (off); short / long: the mix's two kinds alone. "
+        "Above concurrency 1 the client, the servers and the direct router share the "
         "cores: CPU queueing is in every column, not only the gateway's."
     )
     if sat is not None:

@@ -111,18 +111,22 @@ _FINISH = _HEAD + b',"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\
 _DONE = b"data: [DONE]\n\n"
 
 
+ROUTER_CONFIG = "AGENTHOST_BENCH_BARE_CONFIG"  # the toml whose [inference] the floor serves
+_router: list[Any] = []  # the floor's router, made at its lifespan's start
+
+
 async def bare_app(scope: Scope, receive: Receive, send: Send) -> None:
-    """The HTTP floor (``python -m uvicorn benchmarks.gateway_scripts:bare_app``): for a
-    chat-completions body, the bytes the gateway would send for it (the same chunks, one
-    ``http.response.body`` message each, or the one JSON), with nothing else: no key, limit,
-    queue, model or bookkeeping. What is left is uvicorn, h11 and the client."""
+    """The HTTP floor (``python -m uvicorn benchmarks.gateway_scripts:bare_app``): a direct
+    router call behind uvicorn and nothing else. The router is built from the ``[inference]``
+    of the toml named by ``$AGENTHOST_BENCH_BARE_CONFIG`` (the gateway's own), and a
+    chat-completions body is answered with the bytes the gateway would send for its tokens
+    (the same chunks, one ``http.response.body`` message each, or the one JSON): no key,
+    limit, queue, guardrail or bookkeeping. So the floor minus a direct call is what uvicorn,
+    h11 and the client cost, and a gateway minus the floor is what the gateway adds over
+    HTTP."""
     if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            kind = message["type"].removeprefix("lifespan.")
-            await send({"type": f"lifespan.{kind}.complete"})
-            if kind == "shutdown":
-                return
+        await _lifespan(receive, send)
+        return
     body = b""
     while True:
         message = await receive()
@@ -132,9 +136,16 @@ async def bare_app(scope: Scope, receive: Receive, send: Send) -> None:
     if scope["path"] == "/healthz":
         await _answer(send, b"application/json", b'{"status":"ok"}')
         return
+    from inference import ChatRequest, Message, TextDelta
+    from inference.backend import collect
+
     data = json.loads(body)
-    text = _words(reply_tokens(data["messages"][-1]["content"]))
+    request = ChatRequest(
+        (Message.user(data["messages"][-1]["content"]),), max_tokens=data["max_tokens"]
+    )
+    router = _router[0]
     if not data.get("stream"):
+        result = await collect(router, request)
         reply = {
             "id": "chatcmpl-0",
             "object": "chat.completion",
@@ -143,7 +154,7 @@ async def bare_app(scope: Scope, receive: Receive, send: Send) -> None:
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": text},
+                    "message": {"role": "assistant", "content": result.text},
                     "finish_reason": "stop",
                 }
             ],
@@ -154,13 +165,42 @@ async def bare_app(scope: Scope, receive: Receive, send: Send) -> None:
              "headers": [(b"content-type", b"text/event-stream")]}  # fmt: skip
     await send(start)
     await send({"type": "http.response.body", "body": _ROLE, "more_body": True})
-    for i, word in enumerate(text.split(" ")):
-        token = (word if i == 0 else " " + word).encode()
-        chunk = _HEAD + _DELTA + token + _TAIL
-        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    async for event in router.stream(request):
+        if isinstance(event, TextDelta):
+            token = json.dumps(event.text)[1:-1].encode()
+            chunk = _HEAD + _DELTA + token + _TAIL
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
     for last in (_FINISH, _DONE):
         await send({"type": "http.response.body", "body": last, "more_body": True})
     await send({"type": "http.response.body", "body": b""})
+
+
+def _build_router() -> Any:
+    """The floor's router, from the ``[inference]`` of ``$AGENTHOST_BENCH_BARE_CONFIG``."""
+    import os
+    import tempfile
+    import tomllib
+    from pathlib import Path
+
+    from inference.config import InferenceConfig
+    from inference.registry import build_router
+
+    toml = tomllib.loads(Path(os.environ[ROUTER_CONFIG]).read_text())
+    config = InferenceConfig.model_validate(toml["inference"])
+    return build_router(config, Path(tempfile.mkdtemp()))
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        kind = message["type"].removeprefix("lifespan.")
+        if kind == "startup":
+            _router.append(_build_router())  # once, before any request
+        elif kind == "shutdown" and _router:
+            await _router.pop().aclose()
+        await send({"type": f"lifespan.{kind}.complete"})
+        if kind == "shutdown":
+            return
 
 
 async def _answer(send: Send, content_type: bytes, body: bytes) -> None:

@@ -6,6 +6,8 @@ for a 200-character prompt, ~9 ms for 8 KB). A long text (all of a request's scr
 messages together; ``host.guarding.THREAD_FROM_CHARS``, as for a run's checks) is checked in
 a worker thread, so one long prompt does not hold up every other request on the event loop; a short
 one on the loop, where the check costs less than the hop to a thread and back (~50-100 µs).
+Only the first ``max_chars`` of a text are checked, so only they count; a tenant whose policy
+is off is not screened at all.
 The guard's checks are pure, so one guard serves both. They hold the GIL for most of their
 time, so more threads than ``SCREEN_THREADS`` would not check more a second, only take
 turns with each other and with the loop: a burst of long prompts waits for them in line.
@@ -31,7 +33,11 @@ async def screen(
 ) -> tuple[ChatRequest, Verdict | None]:
     """``screen_messages``, in a worker thread (one of ``limiter``'s) when the messages are
     long."""
-    size = sum(len(m.content) for m in chat.messages if m.role in SOURCE_OF_ROLE)
+    policy = guard.policy(tenant)
+    if not policy.enabled:  # nothing to check: no hop to a thread either
+        return chat, None
+    size = sum(min(len(m.content), policy.max_chars) for m in chat.messages
+               if m.role in SOURCE_OF_ROLE)  # fmt: skip
     return await off_loop_if_long(size, partial(screen_messages, guard, chat, tenant), limiter)
 
 
@@ -44,8 +50,11 @@ async def check(
 ) -> Verdict:
     """``guard``'s verdict on ``text``, in a worker thread (one of ``limiter``'s) when it is
     long."""
+    policy = guard.policy(tenant)
     verdict = partial(guard.check, text, source, tenant=tenant)
-    return await off_loop_if_long(len(text), verdict, limiter)
+    if not policy.enabled:
+        return verdict()  # allowed as it is, at once
+    return await off_loop_if_long(min(len(text), policy.max_chars), verdict, limiter)
 
 
 def screen_messages(
