@@ -338,10 +338,13 @@ class ManagedServer:
         with anyio.fail_after(self.config.call_timeout_s):
             return await _pages(lambda c: client.list_resources(cursor=c), "resources")
 
-    async def read_resource(self, uri: str) -> types.ReadResourceResult:
+    async def read_resource(
+        self, uri: str, *, meta: dict[str, Any] | None = None
+    ) -> types.ReadResourceResult:
+        """``uri``'s contents; ``meta`` goes in the request's ``_meta`` (as for ``call``)."""
         client = await self._ready_client(self.config.call_timeout_s)
         with anyio.fail_after(self.config.call_timeout_s):
-            return await client.read_resource(uri)
+            return await client.read_resource(uri, meta=meta)  # type: ignore[arg-type]
 
     async def prompts(self) -> list[types.Prompt]:
         """The server's prompts (all pages); [] when it offers none."""

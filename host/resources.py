@@ -15,6 +15,7 @@ from mcp.shared.exceptions import MCPError
 from agents.request import RunRequest
 from core.errors import InvalidRequest
 from host.mcp_servers import ManagedServer, ServerState
+from host.toolbox import NO_CONTEXT, CallContext
 
 # an attached resource's text is cut here: the model's window is small, a resource need not be
 MAX_ATTACHED_CHARS = 8000
@@ -81,11 +82,15 @@ async def list_prompts(servers: Mapping[str, ManagedServer]) -> list[PromptInfo]
     return sorted(out, key=lambda p: (p.server, p.name))
 
 
-async def read_resource(servers: Mapping[str, ManagedServer], ref: str) -> str:
-    """A resource's text (binary parts described, not inlined)."""
+async def read_resource(
+    servers: Mapping[str, ManagedServer], ref: str, context: CallContext = NO_CONTEXT
+) -> str:
+    """A resource's text (binary parts described, not inlined), read for ``context``'s
+    principal and request (in the request's ``_meta``, as a tool call's: our servers scope
+    the read by it)."""
     name, uri = split_ref(ref, "resource")
     try:
-        result = await _server(servers, name).read_resource(uri)
+        result = await _server(servers, name).read_resource(uri, meta=context.meta())
     except MCPError as exc:
         raise InvalidRequest(f"resource {ref}: {exc.error.message}") from exc
     parts = []
@@ -123,14 +128,15 @@ async def render_prompt(
 
 async def compose_task(servers: Mapping[str, ManagedServer], request: RunRequest) -> str:
     """The task a run starts from: its prompt's text (if any), then the request's task, then
-    each attached resource under a header naming it."""
+    each attached resource under a header naming it (read as the request's principal)."""
     parts: list[str] = []
     if request.prompt is not None:
         parts.append(await render_prompt(servers, request.prompt, request.prompt_args))
     if request.task:
         parts.append(request.task)
+    context = CallContext(principal=request.principal, request_id=request.request_id)
     for ref in request.resources:
-        text = await read_resource(servers, ref)
+        text = await read_resource(servers, ref, context)
         if len(text) > MAX_ATTACHED_CHARS:
             text = text[:MAX_ATTACHED_CHARS] + f"\n[... cut at {MAX_ATTACHED_CHARS} characters]"
         parts.append(f"Attached resource {ref}:\n{text}")

@@ -90,3 +90,28 @@ async def test_a_reply_is_checked_on_or_off_the_loop(long: bool) -> None:
     assert verdict.text.startswith("write to <EMAIL>")  # not reversible: a fixed mark
     on_loop = watched.threads == [threading.current_thread()]
     assert on_loop is not long
+
+
+async def test_a_tenant_with_guardrails_off_is_not_screened_nor_sent_to_a_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import anyio
+
+    hops: list[object] = []
+
+    async def hop(*args: object, **kwargs: object) -> object:
+        hops.append(args)
+        raise AssertionError("no thread for a policy that is off")
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", hop)
+    watched = Watched()
+    off = Guard(GuardrailsConfig(enabled=False), checks={"pii": watched})
+    request = chat("mail ann.lee@example.org", PADDING)
+    screened, verdict = await screen(off, request, "acme")
+    reply = await check(off, "mail ann.lee@example.org " + PADDING, Source.OUTPUT, "acme")
+    assert verdict is None
+    assert screened is request
+    assert reply.text.startswith("mail ann.lee@example.org")
+    assert not reply.acted
+    assert watched.threads == []
+    assert hops == []

@@ -117,3 +117,22 @@ def test_a_tool_calls_meta_carries_the_request_id_beside_the_principal() -> None
         **alice.to_meta(),
         "agenthost/request_id": "r-1",
     }
+
+
+async def test_an_attached_resource_is_read_as_the_runs_principal(isolated_home: Path) -> None:
+    """``--attach`` / ``resources``: the read carries the run's principal and request id in
+    its ``_meta``, as the run's tool calls do (our servers scope a read by it)."""
+    meta_server = ServerConfig(command=sys.executable, args=[str(META_SERVER)])
+    settings = Settings(home=isolated_home, servers={"meta": meta_server}, tools=ALL_TOOLS)
+    request = RunRequest(
+        "what did the read carry?",
+        principal=Principal("globex", "bob", frozenset({"reader"})),
+        request_id="req-attach",
+        resources=("meta:meta://request/x",),
+    )
+    async with Host(settings, model=ScriptedBackend(lambda r: Turn("done"))) as host:
+        result = await host.run(request)
+        task = host.store.load(result.session_id).task
+    sent = json.loads(task.split("Attached resource meta:meta://request/x:\n", 1)[1])
+    assert sent["agenthost/principal"] == {"tenant": "globex", "user": "bob", "roles": ["reader"]}
+    assert sent["agenthost/request_id"] == "req-attach"
