@@ -9,10 +9,13 @@ than the rest of a short completion's response (measured: ~250 µs of ~270 µs f
 three-chunk stream). Here the watcher is not cancelled: the server answers a ``receive()``
 that is pending when the response ends with ``http.disconnect`` (ASGI: a receive after the
 response is sent), so it returns by itself; only where a server does not is it cancelled,
-after one more turn of the loop.
+after one more turn of the loop. The watcher is a plain asyncio task, not an anyio task
+group's (which cost ~170 µs more a stream).
 """
 
 from __future__ import annotations
+
+import asyncio
 
 import anyio
 import anyio.lowlevel
@@ -39,20 +42,32 @@ class EventStream(StreamingResponse):
             await self.background()
 
     async def _watched(self, receive: Receive, send: Send) -> None:
-        streaming = watching = True
-        async with anyio.create_task_group() as tg:
+        # The watcher is a bare asyncio task (uvicorn's loop is asyncio), not one of an anyio
+        # task group: the group's scopes and its task's start cost ~170 µs a stream, more
+        # than all the rest of a short stream's own work. It cancels the stream's scope (from
+        # its task, on the same loop) when the client leaves mid-stream.
+        stream = anyio.CancelScope()
+        streaming = True
 
-            async def watch() -> None:
-                nonlocal watching
+        async def watch() -> None:
+            try:
                 while (await receive())["type"] != "http.disconnect":
                     pass
-                watching = False
-                if streaming:  # the client left mid-stream: stop making what it won't read
-                    tg.cancel_scope.cancel()
+            except Exception:  # the server reports its own errors; the stream just ends
+                pass
+            if streaming:  # the client left mid-stream: stop making what it won't read
+                stream.cancel()
 
-            tg.start_soon(watch)
-            await self.stream_response(send)
+        watcher = asyncio.get_running_loop().create_task(watch())
+        try:
+            with stream:
+                await self.stream_response(send)
             streaming = False
             await anyio.lowlevel.checkpoint()  # the watcher's turn to see the response end
-            if watching:
-                tg.cancel_scope.cancel()
+            if not watcher.done():  # a server that leaves a receive pending: end it here
+                watcher.cancel()
+                await asyncio.wait([watcher])
+        finally:
+            streaming = False
+            if not watcher.done():  # we were cancelled, or failed: the watcher goes too
+                watcher.cancel()
