@@ -19,7 +19,7 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -66,6 +66,7 @@ from inference.types import (
     ChatRequest,
     Finish,
     Generated,
+    StreamEvent,
     TextDelta,
     Usage,
     UsageEvent,
@@ -234,6 +235,36 @@ class RunBody(BaseModel):
     prompt: str | None = None
     prompt_args: dict[str, str] = Field(default_factory=dict)
     resources: list[str] = Field(default_factory=list)
+
+
+class _Call:
+    """One model call's bookkeeping per stream event: its tokens metered against the
+    budget, its usage and finish kept, and the delta (if any) the event adds to the reply."""
+
+    __slots__ = ("events", "meter", "reply", "usage")
+
+    def __init__(self, meter: BudgetMeter, reply: Completion) -> None:
+        self.meter = meter
+        self.reply = reply
+        self.usage: Usage | None = None
+        self.events: AsyncIterator[StreamEvent] = _no_events()
+
+    def take(self, event: StreamEvent) -> dict[str, Any] | None:
+        if type(event) is TextDelta:  # most events: a token
+            self.meter.on_tokens(1)
+            return self.reply.feed_text(event.text)
+        if isinstance(event, Generated):
+            self.meter.on_tokens(event.tokens)
+        elif isinstance(event, UsageEvent):
+            self.usage = event.usage
+        elif isinstance(event, Finish):
+            self.reply.finish = event.reason
+        return self.reply.feed(event)
+
+
+async def _no_events() -> AsyncIterator[StreamEvent]:
+    return
+    yield
 
 
 class CallRecorder:
@@ -431,8 +462,10 @@ class Gateway:
             stream = self._stream(chat, meter, reply, slot, body.include_usage)
             return EventStream(stream, headers=NO_CACHE, background=record)
         try:
-            async for _ in self._generate(chat, meter, reply):
-                pass
+            async with self._model_call(chat, meter, reply) as call:
+                take = call.take
+                async for event in call.events:
+                    take(event)
         except AgentHostError as exc:
             return _error(503, str(exc), "server_error", code=type(exc).__name__)
         finally:
@@ -455,31 +488,26 @@ class Gateway:
             headers={"Retry-After": str(exc.retry_after_s)},
         )  # fmt: skip
 
-    async def _generate(
+    @asynccontextmanager
+    async def _model_call(
         self, chat: ChatRequest, meter: BudgetMeter, reply: Completion
-    ) -> AsyncIterator[dict[str, Any]]:
-        """The model's deltas, metered as they stream: a budget crossed mid-stream ends the
-        reply there (finish_reason ``length``), the tokens counted."""
-        usage: Usage | None = None
+    ) -> AsyncIterator[_Call]:
+        """The model's stream of ``chat``, metered as it comes (``_Call.take`` per event): a
+        budget crossed mid-stream ends the reply there (finish_reason ``length``), the
+        tokens counted. The caller iterates ``call.events`` itself: one async generator
+        less between the model and the client for every token."""
+        call = _Call(meter, reply)
         cut = True
         try:
             async with closing(self.host.model.stream(chat)) as events:
-                async for event in events:
-                    if isinstance(event, TextDelta | Generated):
-                        meter.on_tokens(1 if isinstance(event, TextDelta) else event.tokens)
-                    if isinstance(event, UsageEvent):
-                        usage = event.usage
-                    elif isinstance(event, Finish):
-                        reply.finish = event.reason
-                    delta = reply.feed(event)
-                    if delta is not None:
-                        yield delta
+                call.events = events
+                yield call
             cut = False
         except BudgetExceeded:
             reply.finish = "length"
         finally:
-            meter.end_call(usage, cut=cut)
-            reply.usage = usage or Usage(
+            meter.end_call(call.usage, cut=cut)
+            reply.usage = call.usage or Usage(
                 input_tokens=meter.input_tokens, output_tokens=meter.output_tokens
             )
 
@@ -490,8 +518,12 @@ class Gateway:
         try:
             yield reply.chunk({"role": "assistant", "content": ""})
             try:
-                async for delta in self._generate(chat, meter, reply):
-                    yield reply.chunk(delta)
+                async with self._model_call(chat, meter, reply) as call:
+                    take, chunk = call.take, reply.chunk
+                    async for event in call.events:
+                        delta = take(event)
+                        if delta is not None:
+                            yield chunk(delta)
             except AgentHostError as exc:  # after the headers: an error event, then the end
                 yield (
                     b"data: " + json.dumps(error_body(str(exc), "server_error")).encode() + b"\n\n"

@@ -259,12 +259,16 @@ class Completion:
     backend: str = ""  # the router's choice
     _head: bytes | None = field(default=None, repr=False)
 
+    def feed_text(self, text: str) -> dict[str, Any]:
+        """Take one token's text: ``feed`` of a ``TextDelta``, without the match (per token)."""
+        self.text += text
+        return {"content": text}
+
     def feed(self, event: StreamEvent) -> dict[str, Any] | None:
         """Take one event; return the chunk's ``delta`` it makes (None: nothing to send)."""
         match event:
             case TextDelta(text=text):
-                self.text += text
-                return {"content": text}
+                return self.feed_text(text)
             case ToolCallEvent(call=call):
                 wire = {
                     "id": call.id,
