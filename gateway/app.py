@@ -243,11 +243,13 @@ class _Call:
 
     __slots__ = ("events", "meter", "reply", "usage")
 
-    def __init__(self, meter: BudgetMeter, reply: Completion) -> None:
+    def __init__(
+        self, events: AsyncIterator[StreamEvent], meter: BudgetMeter, reply: Completion
+    ) -> None:
+        self.events = events
         self.meter = meter
         self.reply = reply
         self.usage: Usage | None = None
-        self.events: AsyncIterator[StreamEvent] = _no_events()
 
     def take(self, event: StreamEvent) -> dict[str, Any] | None:
         if type(event) is TextDelta:  # most events: a token
@@ -260,11 +262,6 @@ class _Call:
         elif isinstance(event, Finish):
             self.reply.finish = event.reason
         return self.reply.feed(event)
-
-
-async def _no_events() -> AsyncIterator[StreamEvent]:
-    return
-    yield
 
 
 class CallRecorder:
@@ -496,11 +493,10 @@ class Gateway:
         budget crossed mid-stream ends the reply there (finish_reason ``length``), the
         tokens counted. The caller iterates ``call.events`` itself: one async generator
         less between the model and the client for every token."""
-        call = _Call(meter, reply)
+        call = _Call(self.host.model.stream(chat), meter, reply)
         cut = True
         try:
-            async with closing(self.host.model.stream(chat)) as events:
-                call.events = events
+            async with closing(call.events):
                 yield call
             cut = False
         except BudgetExceeded:
