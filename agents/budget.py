@@ -360,9 +360,10 @@ class BudgetMeter:
     ) -> tuple[int, BudgetKind | None]:
         """Before a model call, priced at ``price`` (the dearest it may be billed at until the
         router says which backend serves it): refuse one whose prompt alone would cross the
-        input-token limit, or reach the cost limit (nothing would be left for its reply).
-        Returns ``max_tokens`` clamped to what the output-token and cost budgets can pay for,
-        and the budget that clamped it (None: not clamped). With shared allowances the
+        input-token limit, or leave less than one output token that the output-token and
+        cost budgets can pay for (a reply of one token would cross them). Returns
+        ``max_tokens`` clamped to what those budgets can pay for, and the budget that clamped
+        it (None: not clamped). With shared allowances the
         call's worst case (its prompt and all of its clamped reply) is reserved first."""
         price = price or FREE
         clamped: list[tuple[int, BudgetKind | None]] = []
@@ -379,12 +380,14 @@ class BudgetMeter:
             self._price = price
             self._estimated_input = estimated_input_tokens
             tokens, bound = max_tokens, None
-            for kind, left in (
-                (BudgetKind.OUTPUT_TOKENS, self.output_tokens_left()),
-                (BudgetKind.COST, self.affordable_output_tokens()),
+            for kind, left, used in (
+                (BudgetKind.OUTPUT_TOKENS, self.output_tokens_left(), self.output_tokens),
+                (BudgetKind.COST, self.affordable_output_tokens(), self.cost_usd + prompt_cost),
             ):
+                if left is not None and left < 1:  # not one token of a reply can be paid for
+                    raise self._exceeded(kind, used)
                 if left is not None and left < tokens:
-                    tokens, bound = max(left, 1), kind
+                    tokens, bound = left, kind
             clamped.append((tokens, bound))
             self._headroom = self._headroom_now()
             worst = Usage(input_tokens=estimated_input_tokens, output_tokens=tokens)

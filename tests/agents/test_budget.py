@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
@@ -22,6 +22,7 @@ from agents.budget import (
 from agents.request import RunRequest
 from core.errors import BudgetExhausted, InvalidRequest, exit_code_of
 from inference.accounting import Price
+from inference.types import Usage
 
 
 def tree(
@@ -164,3 +165,45 @@ def test_the_per_token_fast_path_stops_where_a_full_check_would(
         return None
 
     assert tokens_until_stop(fast=True) == tokens_until_stop(fast=False)
+
+
+@given(
+    cost_limit=st.floats(0.0001, 0.01),
+    spent=st.floats(0.0, 0.01),
+    out_price=st.sampled_from([1.0, 37.5, 100.0]),
+    in_price=st.sampled_from([0.0, 1.0, 2.0]),
+    prompt=st.integers(0, 500),
+)
+def test_a_call_is_never_given_more_reply_than_its_budget_pays_for(
+    cost_limit: float, spent: float, out_price: float, in_price: float, prompt: int
+) -> None:
+    """The clamp never rounds up: a call is refused when its budget cannot pay for one token
+    of reply after its prompt (a clamp to one token overspent a shared allowance by up to a
+    token's price), and otherwise its prompt and whole clamped reply fit the limit."""
+    price = Price(input_per_mtok=in_price, output_per_mtok=out_price)
+    meter = BudgetMeter(Budget(max_cost_usd=cost_limit), Spent(cost_usd=spent))
+
+    def cost(tokens: int) -> float:
+        return spent + price.cost(Usage(input_tokens=prompt, output_tokens=tokens))
+
+    assume(abs(cost(1) - cost_limit) > 1e-12)  # not a tie that float rounding decides
+    if cost(1) > cost_limit:  # not one token of reply is affordable: refused
+        with pytest.raises(BudgetExceeded) as caught:
+            meter.begin_call(prompt, price, max_tokens=200)
+        assert caught.value.exhaustion.kind is BudgetKind.COST
+        return
+    tokens, _ = meter.begin_call(prompt, price, max_tokens=200)
+    assert tokens >= 1
+    assert cost(tokens) <= cost_limit + 1e-12
+
+
+def test_a_shared_allowance_with_no_output_tokens_left_refuses_the_call() -> None:
+    limits = Allowance(
+        "run",
+        Budget(),
+        parent=Allowance("user:alice", Budget(max_output_tokens=40), Spent(output_tokens=40)),
+    )
+    with pytest.raises(BudgetExceeded) as caught:
+        BudgetMeter(limits).begin_call(100, max_tokens=64)
+    assert caught.value.exhaustion.kind is BudgetKind.OUTPUT_TOKENS
+    assert caught.value.exhaustion.scope == "user:alice"
