@@ -13,7 +13,14 @@ here would be the one to try on the test halves; none did.
 - *soft gate*: BM25's weight ramps from 0 at coverage 0.6 to full at 0.8 (and the rewrite's
   the other way) instead of switching at 0.7;
 - *document smoothing*: a chunk's cosine plus 0.2 x the best cosine of its document;
-- *query prefix*: the query vector averaged with that of "In Python, " + the query.
+- *query prefix*: the query vector averaged with that of "In Python, " + the query;
+- *weighted rewrite* (RM3-style): the rewrite's words as BM25 term queries, each boosted by
+  its tf x idf (the best 1), or by its relevance-model weight (its share of each feedback
+  hit's words times that hit's cosine), in place of the rewrite's plain query of words;
+- *corpus words nearest the question*: the 10 corpus words (each stem's commonest surface
+  form, embedded by the same model) nearest the question's vector, as a boosted BM25 query
+  fused in beside the default's rankings: the question mapped into the corpus's vocabulary
+  without going through the dense hits.
 """
 
 from __future__ import annotations
@@ -21,12 +28,14 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from collections.abc import Callable
+from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+import tantivy
 from ranx import Qrels, Run, evaluate
 
 from evals.rag.calibrate import Candidates, candidates, fused_top
@@ -34,8 +43,9 @@ from evals.rag.run import COLLECTION, TENANT, build_index, config_for, corpus_ch
 from evals.rag.sets import SETS, SetName, qrels, split
 from rag.config import RetrievalConfig
 from rag.dense import DenseIndex
-from rag.fusion import fuse
+from rag.fusion import fuse, weighted
 from rag.knowledge import Knowledge
+from rag.lexical import _STEMS, _WORDS, STOPWORDS, terms
 
 Vector = npt.NDArray[np.float32]
 
@@ -67,6 +77,80 @@ class Ideas:
         rows = kn.meta.chunks(self.dense.ids)
         sources = np.array([rows[c].source.id for c in self.dense.ids])
         self.document = np.unique(sources, return_inverse=True)[1]  # each chunk's, 0..d-1
+        self.rows = rows
+        self.stems, self.word_vectors = self._vocabulary()
+
+    def _vocabulary(self) -> tuple[list[str], Vector]:
+        """Every stem of the corpus (as ``terms`` cuts it) and the embedding of its commonest
+        surface form."""
+        forms: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        for row in self.rows.values():
+            text = " ".join([row.text, *row.headings])
+            for word, stem in zip(_WORDS.analyze(text), _STEMS.analyze(text), strict=True):
+                if len(word) > 2 and word.isalpha() and word not in STOPWORDS:
+                    forms[stem][word] += 1
+        stems = sorted(forms)
+        words = [forms[s].most_common(1)[0][0] for s in stems]
+        return stems, self.kn.embedder.inner.encode(words)
+
+    def _boosted(self, weights: Mapping[str, float]) -> list[tuple[str, float]]:
+        """BM25 of term queries on stems, each boosted by its weight (the fields' boosts as
+        ``LexicalIndex.search`` gives them), among the eval tenant's chunks."""
+        lex = self.kn.lexical
+        should = [
+            (tantivy.Occur.Should, tantivy.Query.boost_query(
+                tantivy.Query.term_query(lex.schema, field, stem), weight * boost))
+            for stem, weight in weights.items()
+            for field, boost in (("text", 1.0), ("headings", 1.5), ("title", 1.5))
+        ]  # fmt: skip
+        must = [
+            tantivy.Query.boolean_query(should),
+            *lex.filter_queries(TENANT, [COLLECTION], None),
+        ]
+        query = tantivy.Query.boolean_query([(tantivy.Occur.Must, m) for m in must])
+        searcher = lex._index.searcher()
+        hits = searcher.search(query, self.cfg.candidates, count=False).hits
+        return [(str(searcher.doc(a).get_first("chunk_id")), float(s)) for s, a in hits]
+
+    def _idf(self, stems: set[str]) -> dict[str, float]:
+        return self.kn.lexical._idf(self.kn.lexical._index.searcher(), stems)
+
+    def weighted_rewrite(self, q: Question, relevance_model: bool = False) -> list[str]:
+        """The default's rewrite with each word boosted by its weight (see the docstring)."""
+        c, cfg = q.found, self.cfg
+        if c.coverage >= cfg.bm25_min_coverage:
+            return fused_top(c, cfg)
+        weight: defaultdict[str, float] = defaultdict(float)
+        for cid, cosine in c.rankings["dense"][: cfg.rewrite_docs]:
+            row = self.rows[cid]
+            tf = Counter(terms(" ".join([row.text, *row.headings])))
+            size = sum(tf.values()) or 1
+            for stem, n in tf.items():
+                weight[stem] += n * cosine / size if relevance_model else n
+        idf = self._idf(set(weight))
+        scored = {t: w * idf[t] for t, w in weight.items()}
+        best = sorted(scored, key=lambda t: (-scored[t], t))[: cfg.rewrite_terms]
+        top = scored[best[0]] if best else 1.0
+        rankings = {**c.rankings, "rewrite": self._boosted({t: scored[t] / top for t in best})}
+        fused = fuse(rankings, cfg, {"bm25": 0.0})
+        return sorted(fused, key=lambda d: -fused[d])[:10]
+
+    def nearest_words(self, q: Question, words: int = 10, weight: float = 0.05) -> list[str]:
+        """The default fusion plus BM25 of the corpus words nearest the question's vector."""
+        c, cfg = q.found, self.cfg
+        if c.coverage >= cfg.bm25_min_coverage:
+            return fused_top(c, cfg)
+        sims = self.word_vectors @ q.vector
+        near = {self.stems[j]: float(sims[j]) for j in np.argsort(-sims)[:words]}
+        idf = self._idf(set(near))
+        runs = {
+            "dense": c.rankings["dense"],
+            "rewrite": c.rewrites[(cfg.rewrite_docs, cfg.rewrite_terms)],
+            "words": self._boosted({t: s * idf[t] for t, s in near.items()}),
+        }
+        weights = {"dense": cfg.dense_weight, "rewrite": cfg.rewrite_weight, "words": weight}
+        fused = weighted(runs, weights, cfg.normalization)
+        return sorted(fused, key=lambda d: -fused[d])[:10]
 
     def _dense(self, vector: Vector) -> list[tuple[str, float]]:
         n = self.cfg.candidates
@@ -127,6 +211,9 @@ class Ideas:
             "query prefix in the hybrid": lambda q: self._with_dense(
                 q, self._dense(unit(q.vector + q.prefixed))
             ),
+            "weighted rewrite, tf x idf": self.weighted_rewrite,
+            "weighted rewrite, relevance model": lambda q: self.weighted_rewrite(q, True),
+            "corpus words nearest the question, in the hybrid": self.nearest_words,
         }
 
 
