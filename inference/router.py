@@ -17,8 +17,6 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 
-import anyio
-
 from inference.accounting import FREE, Price, PriceTable
 from inference.backend import Backend, closing
 from inference.breaker import CircuitBreaker
@@ -30,6 +28,7 @@ from inference.errors import (
     NoBackendAvailable,
     StreamInterrupted,
 )
+from inference.idle import IdleTimer
 from inference.types import (
     CONTENT_EVENTS,
     ChatRequest,
@@ -161,19 +160,22 @@ class Router:
         """The backend's stream with a first-event timeout and an idle timeout."""
         t = self.timeouts.get(name) or Timeouts()
         first = True
-        async with closing(self.backends[name].stream(request)) as inner:
-            while True:
-                limit = t.first_token_s if first else t.idle_s
-                try:
-                    with anyio.fail_after(limit):
-                        event = await anext(inner)
-                except StopAsyncIteration:
-                    return
-                except TimeoutError:
-                    what = "first token" if first else "next token"
-                    raise BackendTimeout(name, f"no {what} within {limit:g}s") from None
-                first = False
-                yield event
+        timer = IdleTimer()  # one timer for the stream, not a cancel scope per event
+        try:
+            async with closing(self.backends[name].stream(request)) as inner:
+                while True:
+                    limit = t.first_token_s if first else t.idle_s
+                    try:
+                        event = await timer.wait(inner, limit)
+                    except StopAsyncIteration:
+                        return
+                    except TimeoutError:
+                        what = "first token" if first else "next token"
+                        raise BackendTimeout(name, f"no {what} within {limit:g}s") from None
+                    first = False
+                    yield event
+        finally:
+            timer.close()
 
     def _record(self, tier: str, backend: str, reason: str, action: RouteAction) -> RouteDecision:
         decision = RouteDecision(tier, backend, reason, action)
