@@ -4,7 +4,8 @@ with a key that is unknown or revoked, gets 401 and ``WWW-Authenticate: Bearer``
 without the role the listener requires gets 403. A good key's principal goes into the ASGI
 scope (``scope["state"]["principal"]``) for the app to scope the request by.
 
-A client address that has failed ``MAX_FAILURES`` times within ``FAILURE_WINDOW_S`` gets 429
+A client address that has failed ``[auth] max_failures`` times (30) within
+``failure_window_s`` (60) gets 429
 with ``Retry-After`` until its window ends, before any key is looked up: guessing keys, or
 flooding the key store with lookups, is limited per address, also on listeners that have no
 rate limits of their own. A key already verified (still in the verdict cache) is let through
@@ -21,6 +22,7 @@ from typing import Any
 
 import anyio.to_thread
 
+from auth.config import AuthConfig
 from auth.keys import KeyRow, KeyStore
 
 Scope = MutableMapping[str, Any]
@@ -29,8 +31,8 @@ Send = Callable[[Any], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 CACHE_S = 5.0  # a key's verdict is kept this long (a revoke takes effect within it)
-MAX_FAILURES = 30  # failed authentications an address may have in one window
-FAILURE_WINDOW_S = 60.0
+MAX_FAILURES = AuthConfig().max_failures  # failed authentications an address may have
+FAILURE_WINDOW_S = AuthConfig().failure_window_s  # in one window (the [auth] defaults)
 
 
 class BearerAuth:
@@ -54,6 +56,16 @@ class BearerAuth:
         self.failure_window_s = failure_window_s
         self._seen: dict[str, tuple[float, KeyRow | None]] = {}
         self._failed: dict[str, tuple[float, int]] = {}  # address -> (window start, failures)
+
+    @classmethod
+    def of(
+        cls, app: ASGIApp, keys: KeyStore, config: AuthConfig, *, role: str | None = None
+    ) -> BearerAuth:
+        """The check as ``[auth]`` configures it."""
+        return cls(
+            app, keys, role=role, max_failures=config.max_failures,
+            failure_window_s=config.failure_window_s,
+        )  # fmt: skip
 
     async def __call__(
         self,
@@ -152,12 +164,14 @@ async def _refuse(send: Send, status: int, message: str, *, retry_after: int | N
     await send({"type": "http.response.body", "body": body})
 
 
-def guard(app: ASGIApp, db_url: str, *, role: str | None = None) -> BearerAuth:
+def guard(
+    app: ASGIApp, db_url: str, config: AuthConfig | None = None, *, role: str | None = None
+) -> BearerAuth:
     """``app`` behind the bearer check, with the keys of the database at ``db_url`` (made
-    with ``agenthost keys create``)."""
+    with ``agenthost keys create``) and the failure limits of ``config`` (``[auth]``)."""
     from memory.sessions import make_engine  # the store, with the listener that needs it
 
-    return BearerAuth(app, KeyStore(make_engine(db_url)), role=role)
+    return BearerAuth.of(app, KeyStore(make_engine(db_url)), config or AuthConfig(), role=role)
 
 
 async def serve_http(

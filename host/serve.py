@@ -520,6 +520,6 @@ async def serve(
             # every request needs a bearer key of the configuration's database (401 without)
             from auth.http import guard, serve_http
 
-            app = guard(server.streamable_http_app(host=bind), settings.db_url)
+            app = guard(server.streamable_http_app(host=bind), settings.db_url, settings.auth)
             await serve_http(app, bind, port)
         tg.cancel_scope.cancel()

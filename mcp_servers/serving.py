@@ -102,7 +102,7 @@ def serve(server: MCPServer[Any], args: argparse.Namespace, settings: Settings) 
     if args.transport == "http":
         from auth.http import guard, serve_http
 
-        app = guard(server.streamable_http_app(host=args.host), settings.db_url)
+        app = guard(server.streamable_http_app(host=args.host), settings.db_url, settings.auth)
         anyio.run(serve_http, app, args.host, args.port)
     else:
         server.run("stdio")

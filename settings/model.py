@@ -29,6 +29,7 @@ from pydantic_settings import (
 
 from agents.config import AgentConfig
 from approvals import ApprovalsConfig
+from auth.config import AuthConfig
 from core.errors import ConfigError, map_errors
 from guardrails.config import GuardrailsConfig
 from inference.config import InferenceConfig
@@ -101,6 +102,7 @@ class Settings(BaseSettings):
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
     rag: RagConfig = Field(default_factory=RagConfig)
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)
+    auth: AuthConfig = Field(default_factory=AuthConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     guardrails: GuardrailsConfig = Field(default_factory=GuardrailsConfig)
 

@@ -12,10 +12,11 @@ from typing import Any
 import httpx
 import pytest
 
-from auth.http import BearerAuth
+from auth.http import BearerAuth, guard
 from auth.keys import KeyRow, KeyStore, UnknownKey, digest
-from core.errors import InvalidRequest
+from core.errors import ConfigError, InvalidRequest
 from memory.sessions import make_engine
+from settings import load_settings
 
 pytestmark = pytest.mark.anyio
 REPO = Path(__file__).resolve().parents[2]
@@ -151,3 +152,20 @@ async def test_an_address_that_keeps_failing_is_held_off(keys: KeyStore) -> None
         now[0] += 55  # the window is over: the address may try again
         again = await http.post("/mcp", headers={"Authorization": "Bearer ahk_e"})
         assert again.status_code == 401
+
+
+async def test_the_failure_limit_is_the_auth_sections(tmp_path: Path) -> None:
+    config = tmp_path / "agenthost.toml"
+    config.write_text(
+        f'database_url = "sqlite:///{tmp_path / "keys.db"}"\n'
+        "[auth]\nmax_failures = 2\nfailure_window_s = 600\n"
+    )
+    settings = load_settings(config)
+    guarded = guard(echo, settings.db_url, settings.auth)  # what every HTTP listener runs
+    transport = httpx.ASGITransport(app=guarded, client=("203.0.113.9", 4000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        codes = [(await http.post("/mcp")).status_code for _ in range(3)]
+    assert codes == [401, 401, 429]
+    config.write_text("[auth]\nmax_failures = 0\n")
+    with pytest.raises(ConfigError, match="max_failures"):
+        load_settings(config)
