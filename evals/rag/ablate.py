@@ -39,7 +39,7 @@ import tantivy
 from ranx import Qrels, Run, evaluate
 
 from evals.rag.calibrate import Candidates, candidates, fused_top
-from evals.rag.run import COLLECTION, TENANT, build_index, config_for, corpus_chunks_of, table
+from evals.rag.index import COLLECTION, TENANT, build_index, config_for, corpus_chunks_of, table
 from evals.rag.sets import SETS, SetName, qrels, split
 from rag.config import RetrievalConfig
 from rag.dense import DenseIndex

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ranx import Qrels, Run, evaluate
 
-from evals.rag.run import (
+from evals.rag.index import (
     COLLECTION,
     TENANT,
     add_chunking_options,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import pydoc_data.topics
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,88 +22,33 @@ import numpy as np
 import numpy.typing as npt
 from ranx import Qrels, Run, evaluate
 
+from evals.rag.calibrate import calibrate, collect
 from evals.rag.golden import UNANSWERABLE, Question
-from evals.rag.sets import SETS, Chunk, Split, qrels, split
+from evals.rag.index import (
+    COLLECTION,
+    TENANT,
+    add_chunking_options,
+    build_index,
+    config_for,
+    corpus_chunks_of,
+    table,
+)
+from evals.rag.sets import SETS, Split, qrels, split
 from inference import build_router
 from inference.config import InferenceConfig
 from rag.answer import Answerer
-from rag.config import ChunkingConfig, EmbeddingConfig, RagConfig, RetrievalConfig
+from rag.config import RagConfig, RetrievalConfig
 from rag.expand import QueryExpander
 from rag.knowledge import Knowledge
 from rag.rerank import LLMReranker, Reranker
-from rag.types import Expand, Hit, Mode, Principal
+from rag.types import Expand, Hit, Mode
 
 # hit_rate@k: the share of questions with a relevant chunk in the top k (recall@k when each
 # question has one answer; with a passage repeated in two topics, recall@1 could not reach 1)
 METRICS = ["hit_rate@1", "hit_rate@5", "mrr@10", "ndcg@10"]
 LABELS = ["hit@1", "hit@5", "MRR@10", "nDCG@10"]
-TENANT = Principal("eval")
-COLLECTION = "pyref"
 SPLITS: tuple[Split, ...] = ("test", "all")
 Vector = npt.NDArray[np.float64]
-
-
-def config_for(
-    embedding_package: str | None = None,
-    window: int | None = None,
-    chunk_size: int | None = None,
-    chunk_overlap: int | None = None,
-) -> RagConfig:
-    """The default configuration, with another packaged embedder if one is named, sentence
-    windows of ``window`` characters if given, and chunks of ``chunk_size`` characters
-    (overlapping by ``chunk_overlap``, else a tenth of the size) if given."""
-    config = RagConfig()
-    if embedding_package:
-        config.embedding = EmbeddingConfig(model_package=embedding_package)
-    if window is not None:
-        config.chunking = config.chunking.model_copy(update={"window": window})
-    if chunk_size is not None:
-        overlap = chunk_size // 10 if chunk_overlap is None else chunk_overlap
-        config.chunking = config.chunking.model_copy(
-            update={"size": chunk_size, "overlap": overlap}
-        )
-    return config
-
-
-def index_dir(root: Path, config: RagConfig) -> Path:
-    """Where ``build_index`` keeps the index of ``config``: one per embedder, sentence window
-    and chunking (changing any of them needs a re-ingest)."""
-    model = config.embedding.model_path or config.embedding.model_package
-    chunking, default = config.chunking, ChunkingConfig()
-    name = f"index-{Path(str(model)).name}"
-    if chunking.window:
-        name += f"-w{chunking.window}"
-    if (chunking.size, chunking.overlap) != (default.size, default.overlap):
-        name += f"-c{chunking.size}-{chunking.overlap}"
-    return root / name
-
-
-def build_index(root: Path, config: RagConfig) -> Knowledge:
-    """The corpus ingested under ``root``; one index per embedder (a change needs a re-ingest)."""
-    corpus = root / "corpus"
-    corpus.mkdir(parents=True, exist_ok=True)
-    for name, text in pydoc_data.topics.topics.items():
-        path = corpus / f"{name}.txt"
-        if not path.exists() or path.read_text() != text:
-            path.write_text(text)
-    kn = Knowledge(index_dir(root, config), config)
-    report = kn.ingest([corpus], COLLECTION, tenant=TENANT.tenant)
-    print(
-        f"corpus: {len(pydoc_data.topics.topics)} documents, {report.chunks or 'cached'} chunks "
-        f"ingested in {report.seconds:.1f}s ({report.unchanged} unchanged); "
-        f"embedder {kn.embedder.model_id}",
-        flush=True,
-    )
-    return kn
-
-
-def corpus_chunks_of(kn: Knowledge) -> list[Chunk]:
-    """The indexed chunks, as the labels see them."""
-    out = []
-    for d in kn.documents(TENANT, COLLECTION):
-        for c in kn.meta.chunks_of(d.source_id):
-            out.append(Chunk(c.id, Path(d.path).stem, c.text, d.title, tuple(c.headings)))
-    return out
 
 
 @dataclass(frozen=True)
@@ -174,15 +118,6 @@ def paired_interval(
     return float(lo), float(hi)
 
 
-def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    def fmt(v: Any) -> str:
-        return f"{v:.3f}" if isinstance(v, float) else str(v)
-
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def describe(cfg: RetrievalConfig) -> str:
     if cfg.fusion == "rrf":
         how = f"RRF {cfg.bm25_weight:g}:{cfg.dense_weight:g}"
@@ -229,8 +164,6 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     chunks = corpus_chunks_of(kn)
     calibrated = None
     if args.calibrate:  # the dev halves' winner for this index, scored on the halves it never saw
-        from evals.rag.calibrate import calibrate, collect  # calibrate imports this module
-
         calibrated = calibrate(collect(kn), config.retrieval)[0][2]
     router = build_router(InferenceConfig(), args.dir / "logs")
     expander = QueryExpander(router, config.expansion)
@@ -370,13 +303,6 @@ async def answer_eval(
     for s in samples:
         print(f"\n> Q: {s['q']}\n> A: {s['a']}\n> cited: {s['cited']}")
     return result
-
-
-def add_chunking_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--chunk-size", type=int, help="rag.chunking.size (characters; "
-                        "its own index is built under --dir)")  # fmt: skip
-    parser.add_argument("--chunk-overlap", type=int, help="rag.chunking.overlap with "
-                        "--chunk-size (default: a tenth of it)")  # fmt: skip
 
 
 def cli() -> None:

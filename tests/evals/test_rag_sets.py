@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from evals.rag.golden import ANSWERABLE
+from evals.rag.index import config_for, index_dir
 from evals.rag.paraphrased import PARAPHRASED
-from evals.rag.run import config_for, index_dir, paired_interval
+from evals.rag.run import paired_interval
 from evals.rag.sets import (
     SETS,
     Chunk,
