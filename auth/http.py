@@ -31,8 +31,6 @@ Send = Callable[[Any], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 CACHE_S = 5.0  # a key's verdict is kept this long (a revoke takes effect within it)
-MAX_FAILURES = AuthConfig().max_failures  # failed authentications an address may have
-FAILURE_WINDOW_S = AuthConfig().failure_window_s  # in one window (the [auth] defaults)
 
 
 class BearerAuth:
@@ -44,28 +42,18 @@ class BearerAuth:
         role: str | None = None,
         open_paths: tuple[str, ...] = ("/healthz",),
         clock: Callable[[], float] = time.monotonic,
-        max_failures: int = MAX_FAILURES,
-        failure_window_s: float = FAILURE_WINDOW_S,
+        config: AuthConfig | None = None,
     ) -> None:
         self.app = app
         self.keys = keys
         self.role = role
         self.open_paths = open_paths
         self.clock = clock
-        self.max_failures = max_failures
-        self.failure_window_s = failure_window_s
+        config = config or AuthConfig()  # the failed-authentication limit: [auth]
+        self.max_failures = config.max_failures
+        self.failure_window_s = config.failure_window_s
         self._seen: dict[str, tuple[float, KeyRow | None]] = {}
         self._failed: dict[str, tuple[float, int]] = {}  # address -> (window start, failures)
-
-    @classmethod
-    def of(
-        cls, app: ASGIApp, keys: KeyStore, config: AuthConfig, *, role: str | None = None
-    ) -> BearerAuth:
-        """The check as ``[auth]`` configures it."""
-        return cls(
-            app, keys, role=role, max_failures=config.max_failures,
-            failure_window_s=config.failure_window_s,
-        )  # fmt: skip
 
     async def __call__(
         self,
@@ -171,7 +159,7 @@ def guard(
     with ``agenthost keys create``) and the failure limits of ``config`` (``[auth]``)."""
     from memory.sessions import make_engine  # the store, with the listener that needs it
 
-    return BearerAuth.of(app, KeyStore(make_engine(db_url)), config or AuthConfig(), role=role)
+    return BearerAuth(app, KeyStore(make_engine(db_url)), role=role, config=config)
 
 
 async def serve_http(

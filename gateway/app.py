@@ -376,7 +376,7 @@ class Gateway:
         ]
         app: Any = Starlette(routes=routes, exception_handlers={Exception: self._crash})
         app = Limits(app, self)
-        app = BearerAuth.of(app, self.keys, self.settings.auth)
+        app = BearerAuth(app, self.keys, config=self.settings.auth)
         app = BodyCap(app, self.config.max_body_bytes)
         return Front(app, self.metrics)
 

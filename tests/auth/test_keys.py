@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from auth.config import AuthConfig
 from auth.http import BearerAuth, guard
 from auth.keys import KeyRow, KeyStore, UnknownKey, digest
 from core.errors import ConfigError, InvalidRequest
@@ -107,7 +108,8 @@ def test_the_cli_makes_lists_and_revokes_keys(tmp_path: Path) -> None:
 
 async def test_an_address_that_keeps_failing_is_held_off(keys: KeyStore) -> None:
     now = [0.0]
-    guarded = BearerAuth(echo, keys, clock=lambda: now[0], max_failures=3, failure_window_s=60)
+    limit = AuthConfig(max_failures=3, failure_window_s=60)
+    guarded = BearerAuth(echo, keys, clock=lambda: now[0], config=limit)
     good = keys.create(tenant="acme", user="alice")
     looked_up: list[str] = []
     verify = keys.verify
