@@ -189,14 +189,18 @@ class LexicalIndex:
         and headings) with the highest term frequency x idf, best first. Fed the best dense
         hits of a question worded unlike the corpus, BM25 can then rank by the vocabulary the
         question avoided (pseudo-relevance feedback from the dense side)."""
+        return " ".join(self.rewrite_weights(chunks, n_terms))
+
+    def rewrite_weights(self, chunks: Sequence[ChunkRow], n_terms: int) -> dict[str, float]:
+        """``rewrite``'s stems with their term frequency x idf, best first."""
         tf: Counter[str] = Counter()
         for c in chunks:
             tf.update(terms(" ".join([c.text, *c.headings])))
         if not tf:
-            return ""
+            return {}
         idf = self._idf(self._index.searcher(), set(tf))
         best = sorted(tf, key=lambda t: (-tf[t] * idf[t], t))[:n_terms]
-        return " ".join(best)
+        return {t: tf[t] * idf[t] for t in best}
 
     def filter_queries(
         self, principal: Principal, collections: Sequence[str], filters: Filters | None

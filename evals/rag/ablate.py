@@ -120,18 +120,24 @@ class Ideas:
         c, cfg = q.found, self.cfg
         if c.coverage >= cfg.bm25_min_coverage:
             return fused_top(c, cfg)
-        weight: defaultdict[str, float] = defaultdict(float)
-        for cid, cosine in c.rankings["dense"][: cfg.rewrite_docs]:
-            row = self.rows[cid]
-            tf = Counter(terms(" ".join([row.text, *row.headings])))
-            size = sum(tf.values()) or 1
-            for stem, n in tf.items():
-                weight[stem] += n * cosine / size if relevance_model else n
-        idf = self._idf(set(weight))
-        scored = {t: w * idf[t] for t, w in weight.items()}
-        best = sorted(scored, key=lambda t: (-scored[t], t))[: cfg.rewrite_terms]
-        top = scored[best[0]] if best else 1.0
-        rankings = {**c.rankings, "rewrite": self._boosted({t: scored[t] / top for t in best})}
+        hits = c.rankings["dense"][: cfg.rewrite_docs]
+        if not relevance_model:  # the default's own words and weights
+            feedback = [self.rows[cid] for cid, _ in hits]
+            scored = self.kn.lexical.rewrite_weights(feedback, cfg.rewrite_terms)
+        else:
+            weight: defaultdict[str, float] = defaultdict(float)
+            for cid, cosine in hits:
+                row = self.rows[cid]
+                tf = Counter(terms(" ".join([row.text, *row.headings])))
+                size = sum(tf.values()) or 1
+                for stem, n in tf.items():
+                    weight[stem] += n * cosine / size
+            idf = self._idf(set(weight))
+            every = {t: w * idf[t] for t, w in weight.items()}
+            best = sorted(every, key=lambda t: (-every[t], t))[: cfg.rewrite_terms]
+            scored = {t: every[t] for t in best}
+        top = max(scored.values(), default=1.0)
+        rankings = {**c.rankings, "rewrite": self._boosted({t: w / top for t, w in scored.items()})}
         fused = fuse(rankings, cfg, {"bm25": 0.0})
         return sorted(fused, key=lambda d: -fused[d])[:10]
 
