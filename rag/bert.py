@@ -88,9 +88,9 @@ class BertEncoder:
         self.dim = int(config["hidden_size"])
         self.batch_size = batch_size
         max_len = int(st.get("max_seq_length", config.get("max_position_embeddings", 512)))
-        self.w = {k: v.astype(np.float32) for k, v in load_file(str(path / "model.safetensors"))
-                  .items() if v.dtype != np.int64}  # fmt: skip
-        self.w = {k.removeprefix("bert."): v for k, v in self.w.items()}
+        weights = load_file(str(path / "model.safetensors"))  # (position ids are int64: left)
+        self.w = {k.removeprefix("bert."): v.astype(np.float32)
+                  for k, v in weights.items() if v.dtype != np.int64}  # fmt: skip
         self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_length=max_len)
         self.tokenizer.no_padding()
