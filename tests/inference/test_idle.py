@@ -89,9 +89,12 @@ async def test_a_thousand_events_arm_one_timer_not_a_thousand() -> None:
 async def test_a_steady_stream_longer_in_all_than_the_limit_does_not_time_out() -> None:
     timer = IdleTimer()
     timer._loop = counting = CountingLoop(asyncio.get_running_loop())  # type: ignore[assignment]
-    # 30 gaps of 0.05 s: 1.5 s in all against a 1 s limit on each gap
+    # 30 gaps of 0.05 s: 1.5 s in all (more on a busy machine) against a 1 s limit a gap
+    started = counting.time()
     assert await drain(timer, events(30, delay=0.05), 1.0) == list(range(30))
-    assert counting.armed <= 3  # the first timer, and a re-arm when it fired mid-stream
+    # the first timer, then one re-arm each time it fires mid-stream: once a limit, however
+    # long a busy machine stretches the stream (1.5 s idle: 3 arms at most)
+    assert counting.armed <= 2 + int(counting.time() - started)
 
 
 async def test_a_shorter_limit_after_the_first_event_is_armed_for() -> None:
